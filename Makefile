@@ -1,0 +1,91 @@
+# fnfleet: run Fn on a fleet of Kubernetes clusters.
+# `make run` shows the product on this machine; `make test` is what CI runs.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+GO      ?= go
+BIN     := $(CURDIR)/bin
+GOTEST  ?= $(GO) test -race -timeout 40m
+# The test bed and `fnfleet up` find the cluster binaries here.
+export FNFLEET_BIN := $(BIN)
+
+# Pinned versions of what the local clusters are made of. Changing a pin
+# (tools/*/go.mod) rebuilds the binaries; nothing else does.
+K8S_VERSION  := v1.37.2
+KWOK_VERSION := v0.8.0
+K8S_MINOR    := 37
+K8S_BUILT    := 2026-11-12T00:00:00Z
+K8S_BINS  := $(addprefix $(BIN)/,kube-apiserver kube-controller-manager kube-scheduler kubectl)
+KWOK_BINS := $(addprefix $(BIN)/,kwok kwokctl)
+ETCD      := /usr/bin/etcd
+
+# Without these the servers report v0.0.0-master, which Helm and kubectl
+# cannot parse.
+K8S_LDFLAGS := -s -w \
+	-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=1 \
+	-X k8s.io/component-base/version.gitMinor=$(K8S_MINOR) \
+	-X k8s.io/component-base/version.gitTreeState=clean \
+	-X k8s.io/component-base/version.buildDate=$(K8S_BUILT) \
+	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
+	-X k8s.io/client-go/pkg/version.gitMajor=1 \
+	-X k8s.io/client-go/pkg/version.gitMinor=$(K8S_MINOR)
+
+# progress turns `go build -v` package lines into a line every 100 packages.
+progress = awk '{ n++ } n % 100 == 0 { printf "    ... %d packages compiled\n", n; fflush() } END { printf "    ... %d packages compiled\n", n }'
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
+
+.PHONY: tools
+tools: $(K8S_BINS) $(KWOK_BINS) $(ETCD) ## build the Kubernetes and kwok binaries, install etcd (first time: ~15 min)
+
+$(K8S_BINS) &: tools/kubernetes/go.mod tools/kubernetes/go.sum
+	@echo "==> building Kubernetes $(K8S_VERSION) (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) into bin/"
+	@echo "    the first build takes 10-15 minutes on 2 cores; later ones take seconds"
+	@mkdir -p $(BIN)
+	cd tools/kubernetes && $(GO) build -v -trimpath -ldflags '$(K8S_LDFLAGS)' -o $(BIN)/ \
+		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl 2>&1 | $(progress)
+	@touch $(K8S_BINS)
+	@$(BIN)/kube-apiserver --version
+
+$(KWOK_BINS) &: tools/kwok/go.mod tools/kwok/go.sum
+	@echo "==> building kwok $(KWOK_VERSION) (kwok, kwokctl) into bin/"
+	@mkdir -p $(BIN)
+	cd tools/kwok && $(GO) build -v -trimpath -o $(BIN)/ sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl 2>&1 | $(progress)
+	@touch $(KWOK_BINS)
+
+$(ETCD):
+	@echo "==> installing etcd from Debian's etcd-server package (needs root)"
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server
+
+.PHONY: build
+build: ## build the fnfleet CLI into bin/
+	$(GO) build -o $(BIN)/fnfleet ./cmd/fnfleet
+
+.PHONY: run
+run: tools build ## bring up a local fleet (hub + 2 members) until Ctrl-C
+	$(BIN)/fnfleet up
+
+.PHONY: test
+test: lint tools ## lint, then every test (real clusters included) with the race detector
+	$(GOTEST) ./...
+
+.PHONY: bench
+bench: tools ## run every benchmark (figures in docs/benchmarks.md)
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@unformatted=$$(find . -name '*.go' -not -path './.*' -print0 | xargs -0 -r gofmt -l); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: clean
+clean: ## remove built binaries and local fleet state
+	rm -rf $(BIN) .fnfleet

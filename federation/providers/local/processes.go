@@ -1,0 +1,141 @@
+package local
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Process is one running process of a cluster.
+type Process struct {
+	PID  int
+	Name string // executable base name, e.g. "kube-apiserver"
+	// RSS is the resident memory in bytes.
+	RSS int64
+}
+
+// Processes lists the running processes of the cluster: every process whose
+// command line names the cluster's directory (kwokctl passes each component
+// its paths there).
+func (c *Cluster) Processes() ([]Process, error) {
+	return ProcessesUnder(c.Workdir)
+}
+
+// ResidentMemory is the sum of the resident memory of the cluster's
+// processes, in bytes.
+func (c *Cluster) ResidentMemory() (int64, error) {
+	procs, err := c.Processes()
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for _, p := range procs {
+		total += p.RSS
+	}
+	return total, nil
+}
+
+// ProcessesUnder lists the running processes whose command line names a
+// path under dir: the components of the clusters kept there.
+func ProcessesUnder(dir string) ([]Process, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	needle := []byte(dir + string(filepath.Separator))
+	self := os.Getpid()
+	var procs []Process
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(cmdline, needle) {
+			continue // gone meanwhile, or not ours
+		}
+		args := bytes.Split(cmdline, []byte{0})
+		name := filepath.Base(string(args[0]))
+		if name == "kwokctl" || isShell(name) {
+			continue // a command at work on the cluster, not a component
+		}
+		procs = append(procs, Process{PID: pid, Name: name, RSS: rss(pid)})
+	}
+	return procs, nil
+}
+
+func isShell(name string) bool { return name == "bash" || name == "sh" }
+
+// rss reads VmRSS from /proc/PID/status; 0 when the process is gone.
+func rss(pid int) int64 {
+	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fields := strings.Fields(s.Text())
+		if len(fields) >= 2 && fields[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(fields[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// killProcesses kills whatever still runs under dir and waits for it to go.
+func killProcesses(dir string) error {
+	procs, err := ProcessesUnder(dir)
+	if err != nil {
+		return err
+	}
+	for _, p := range procs {
+		_ = syscall.Kill(p.PID, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if procs, err = ProcessesUnder(dir); err != nil || len(procs) == 0 {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("processes of %s survived SIGKILL: %v", dir, procs)
+}
+
+// watchdogScript waits for the owner process to end, then deletes every
+// cluster of the work directory. It runs in its own session so that it
+// outlives the owner, however the owner ends.
+const watchdogScript = `owner="$1"; workdir="$2"; kwokctl="$3"
+while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+for dir in "$workdir"/clusters/*/; do
+  [ -d "$dir" ] || continue
+  name=$(basename "$dir")
+  "$kwokctl" --name "$name" delete cluster
+done
+`
+
+func (p *Provider) startWatchdog() error {
+	logFile, err := os.OpenFile(filepath.Join(p.cfg.Workdir, "logs", "watchdog.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("local provider: watchdog log: %w", err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command("/bin/sh", "-c", watchdogScript, "watchdog",
+		strconv.Itoa(p.cfg.OwnerPID), p.cfg.Workdir, p.cfg.Binaries.Kwokctl)
+	cmd.Env = p.env()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("local provider: start watchdog: %w", err)
+	}
+	p.watchdog = cmd
+	return nil
+}

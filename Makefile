@@ -86,6 +86,10 @@ lint: ## gofmt and go vet
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
+.PHONY: generate
+generate: ## regenerate deepcopy code and CRDs from federation/api (commit the result)
+	$(GO) tool -modfile=tools/controller-gen/go.mod controller-gen object paths=./federation/api/... crd output:crd:dir=./charts/fnfleet/crds
+
 .PHONY: clean
 clean: ## remove built binaries and local fleet state
 	rm -rf $(BIN) .fnfleet

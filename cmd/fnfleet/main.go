@@ -24,6 +24,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		upCommand(),
+		installCommand(), uninstallCommand(),
+		fnServerCommand(),
 	}
 }
 

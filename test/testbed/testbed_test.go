@@ -36,9 +36,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// components are the processes every local cluster runs.
-var components = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
-
 func TestClustersInParallelRunDeployments(t *testing.T) {
 	t.Parallel()
 	regions := []string{"eu-west", "us-east", "ap-south"}
@@ -252,8 +249,8 @@ func TestWatchdogDeletesClustersOfAKilledOwner(t *testing.T) {
 	if !ok {
 		t.Fatalf("owner process said %q", line)
 	}
-	if procs, _ := local.ProcessesUnder(clusterDir); len(procs) < len(components) {
-		t.Fatalf("owner's cluster runs %v, want its %d components", procs, len(components))
+	if procs, _ := local.ProcessesUnder(clusterDir); len(procs) < len(local.Components()) {
+		t.Fatalf("owner's cluster runs %v, want its %d components", procs, len(local.Components()))
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -308,7 +305,7 @@ func assertComponents(t *testing.T, c *local.Cluster) {
 	for _, p := range procs {
 		names = append(names, p.Name)
 	}
-	for _, want := range components {
+	for _, want := range local.Components() {
 		if !slices.Contains(names, want) {
 			t.Errorf("cluster %s runs %v, missing %s", c.Name, names, want)
 		}

@@ -66,8 +66,8 @@ type Cluster struct {
 	RESTConfig *rest.Config
 }
 
-// createAttempts covers the one transient failure kwokctl has when several
-// clusters start at once: two of them picking the same free port.
+// createAttempts covers the rare transient failure of a create: another
+// process taking one of the cluster's ports between our check and its bind.
 const createAttempts = 3
 
 // New returns a provider keeping its clusters under cfg.Workdir.
@@ -121,36 +121,47 @@ func (p *Provider) Create(ctx context.Context, spec ClusterSpec) (*Cluster, erro
 	start := time.Now()
 	log.Info("creating cluster", "region", spec.Region, "zone", spec.Zone, "nodes", spec.nodeCount())
 
-	var err error
+	var (
+		c   *Cluster
+		err error
+	)
 	for attempt := 1; attempt <= createAttempts; attempt++ {
-		if err = p.kwokctl(ctx, spec.Name, p.createArgs()...); err == nil {
+		if c, err = p.createOnce(ctx, &spec); err == nil {
 			break
 		}
 		// Remove the half-made cluster whatever happened, then retry only
 		// while the context allows.
-		if derr := p.kwokctl(context.WithoutCancel(ctx), spec.Name, "delete", "cluster"); derr != nil {
-			log.Warn("cleaning up a failed create", "err", derr)
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		log.Warn("create failed, retrying", "attempt", attempt, "err", err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create cluster %q: %w", spec.Name, err)
-	}
-
-	c, err := p.open(spec.Name)
-	if err == nil {
-		err = p.waitReady(ctx, c, &spec)
-	}
-	if err != nil {
 		if derr := p.Delete(context.WithoutCancel(ctx), spec.Name); derr != nil {
 			err = errors.Join(err, derr)
 		}
-		return nil, fmt.Errorf("create cluster %q: %w", spec.Name, err)
+		if ctx.Err() != nil || attempt == createAttempts {
+			return nil, fmt.Errorf("create cluster %q: %w", spec.Name, err)
+		}
+		log.Warn("create failed, retrying", "attempt", attempt, "err", err)
 	}
 	log.Info("cluster ready", "elapsed", time.Since(start).Round(time.Millisecond), "kubeconfig", c.KubeconfigPath)
+	return c, nil
+}
+
+func (p *Provider) createOnce(ctx context.Context, spec *ClusterSpec) (*Cluster, error) {
+	ports, err := pickPorts()
+	if err != nil {
+		return nil, err
+	}
+	conf, err := p.writeConfig(spec.Name, ports)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.kwokctl(ctx, spec.Name, p.createArgs(conf)...); err != nil {
+		return nil, err
+	}
+	c, err := p.open(spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.waitReady(ctx, c, spec); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -306,10 +317,11 @@ func (p *Provider) open(name string) (*Cluster, error) {
 	return &Cluster{Name: name, Workdir: dir, KubeconfigPath: kubeconfig, RESTConfig: cfg}, nil
 }
 
-func (p *Provider) createArgs() []string {
+func (p *Provider) createArgs(config string) []string {
 	b := p.cfg.Binaries
 	return []string{
 		"create", "cluster",
+		"--config", config,
 		"--runtime", "binary",
 		// Never touch the user's ~/.kube/config.
 		"--kubeconfig", "",
@@ -346,14 +358,20 @@ func (p *Provider) kwokctl(ctx context.Context, name string, args ...string) err
 	return nil
 }
 
-// env is kwokctl's environment: its work directory, and our kubectl first on
-// PATH because kwokctl shells out to kubectl to probe the apiserver.
+// env is kwokctl's environment: its work directory, our kubectl first on
+// PATH (kwokctl shells out to kubectl to probe the apiserver), and client
+// feature gates for the components.
 func (p *Provider) env() []string {
 	env := os.Environ()
 	env = append(env,
 		"KWOK_WORKDIR="+p.cfg.Workdir,
 		"KWOK_KUBECTL_BINARY="+p.cfg.Binaries.Kubectl,
 		"PATH="+filepath.Dir(p.cfg.Binaries.Kubectl)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		// The components inherit this. kwok's client asks for watch-list
+		// streams, which the apiserver refuses on Debian's etcd 3.4; the
+		// fallback works but only after a backoff that left nodes NotReady
+		// for minutes.
+		"KUBE_FEATURE_WatchListClient=false",
 	)
 	return env
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -33,6 +35,11 @@ func (p *Provider) waitReady(ctx context.Context, c *Cluster, spec *ClusterSpec)
 	var last error
 	poll := func(step string, cond func(ctx context.Context) error) error {
 		err := wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
+			// A component that died (a port taken, say) never comes
+			// back by itself: fail now rather than at the timeout.
+			if err := c.componentsRunning(); err != nil {
+				return false, err
+			}
 			last = cond(ctx)
 			return last == nil, nil
 		})
@@ -60,6 +67,25 @@ func (p *Provider) waitReady(ctx context.Context, c *Cluster, spec *ClusterSpec)
 		_, err := client.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{})
 		return err
 	})
+}
+
+// Components names the processes every running local cluster has.
+func Components() []string {
+	return []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller"}
+}
+
+func (c *Cluster) componentsRunning() error {
+	procs, err := c.Processes()
+	if err != nil {
+		return err
+	}
+	var missing []error
+	for _, name := range Components() {
+		if !slices.ContainsFunc(procs, func(p Process) bool { return p.Name == name }) {
+			missing = append(missing, fmt.Errorf("%s is not running (its log: %s)", name, filepath.Join(c.Workdir, "logs", name+".log")))
+		}
+	}
+	return errors.Join(missing...)
 }
 
 func createNodes(ctx context.Context, client kubernetes.Interface, spec *ClusterSpec) error {

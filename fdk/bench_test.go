@@ -1,0 +1,179 @@
+package fdk_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/fnfleet/fnfleet/fdk"
+	"github.com/fnfleet/fnfleet/fdk/fdktest"
+	"github.com/fnfleet/fnfleet/functions/echo/echo"
+)
+
+// unixClient keeps one connection to a unix socket, as the agent does.
+func unixClient(path string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+		MaxConnsPerHost:     1,
+		MaxIdleConnsPerHost: 1,
+		DisableCompression:  true,
+	}}
+}
+
+// echoCaller sends echo calls with a 1 KiB body over one connection.
+type echoCaller struct {
+	client   *http.Client
+	body     []byte
+	rd       *bytes.Reader
+	got      *bytes.Buffer
+	deadline string
+}
+
+func newEchoCaller(socket string) *echoCaller {
+	body := bytes.Repeat([]byte("a"), 1024)
+	return &echoCaller{
+		client: unixClient(socket), body: body, rd: bytes.NewReader(body),
+		got: bytes.NewBuffer(make([]byte, 0, 4096)), deadline: time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+	}
+}
+
+func (c *echoCaller) call(b *testing.B) {
+	c.rd.Reset(c.body)
+	req, err := http.NewRequest(http.MethodPost, "http://localhost/call", c.rd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set(fdk.HeaderCallID, "01BENCH")
+	req.Header.Set(fdk.HeaderDeadline, c.deadline)
+	resp, err := c.client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.got.Reset()
+	_, err = c.got.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || c.got.Len() != len(c.body) {
+		b.Fatalf("answer %d, %d bytes, %v", resp.StatusCode, c.got.Len(), err)
+	}
+}
+
+// startPlainEcho serves the same echo with a bare net/http server on a
+// unix socket, the baseline the FDK is measured against.
+func startPlainEcho(b *testing.B) string {
+	path := filepath.Join(fdktest.NewSocketDir(b), "plain.sock")
+	lis, err := net.Listen("unix", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
+		_, _ = w.Write(body)
+	})}
+	go func() { _ = srv.Serve(lis) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	return path
+}
+
+// BenchmarkEchoRoundTrip compares one call of the echo function through the
+// FDK with the same echo served by a bare net/http server, both on a unix
+// socket in this process. Each iteration makes one call to each, in
+// alternating order, so that both see the same machine load; it reports
+// the median time per call of each and their ratio (target: at most 1.05),
+// and the ratio of the means.
+func BenchmarkEchoRoundTrip(b *testing.B) {
+	a := fdktest.Start(b, fdk.HandlerFunc(echo.Serve), fdktest.Options{})
+	viaFDK := newEchoCaller(filepath.Join(a.Dir, "lsnr.sock"))
+	plain := newEchoCaller(startPlainEcho(b))
+	for range 200 { // warm both connections and buffers
+		viaFDK.call(b)
+		plain.call(b)
+	}
+	fdkTimes, plainTimes := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	b.SetBytes(2 * 1024)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		first, second, firstT, secondT := viaFDK, plain, &fdkTimes, &plainTimes
+		if i%2 == 1 {
+			first, second, firstT, secondT = plain, viaFDK, &plainTimes, &fdkTimes
+		}
+		t0 := time.Now()
+		first.call(b)
+		t1 := time.Now()
+		second.call(b)
+		t2 := time.Now()
+		*firstT = append(*firstT, t1.Sub(t0))
+		*secondT = append(*secondT, t2.Sub(t1))
+	}
+	b.StopTimer()
+	// Medians: on a shared machine a descheduled call can take 100 times
+	// the usual, and would dominate a mean.
+	fdkMedian, plainMedian := median(fdkTimes), median(plainTimes)
+	b.ReportMetric(float64(fdkMedian.Nanoseconds()), "fdk-p50-ns/call")
+	b.ReportMetric(float64(plainMedian.Nanoseconds()), "plain-p50-ns/call")
+	b.ReportMetric(float64(fdkMedian)/float64(plainMedian), "fdk/plain-p50")
+	b.ReportMetric(float64(sum(fdkTimes))/float64(sum(plainTimes)), "fdk/plain-mean")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func sum(ds []time.Duration) time.Duration {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t
+}
+
+// BenchmarkStartToSocketReady times a built function binary from exec to
+// a socket the agent would accept. Each iteration starts functions/echo
+// (the FDK with net/http) and, in alternating order, a baseline: the least
+// a Go program can do to pass the same handshake (fdk/internal/minlisten),
+// which shows what this machine charges for starting any Go process. It
+// reports the median of each (target for echo: under 10 ms).
+func BenchmarkStartToSocketReady(b *testing.B) {
+	echoBin := fdktest.Build(b, "github.com/fnfleet/fnfleet/functions/echo")
+	baseBin := fdktest.Build(b, "github.com/fnfleet/fnfleet/fdk/internal/minlisten")
+	ctx := context.Background()
+	start := func(bin string) time.Duration {
+		dir := fdktest.NewSocketDir(b)
+		t0 := time.Now()
+		a, err := fdktest.StartProcess(ctx, bin, dir, fdktest.Options{})
+		d := time.Since(t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := a.Stop(); err != nil {
+			b.Fatalf("stop: %v\n%s", err, a.Stderr())
+		}
+		return d
+	}
+	echoTimes, baseTimes := make([]time.Duration, 0, b.N), make([]time.Duration, 0, b.N)
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			echoTimes = append(echoTimes, start(echoBin))
+			baseTimes = append(baseTimes, start(baseBin))
+		} else {
+			baseTimes = append(baseTimes, start(baseBin))
+			echoTimes = append(echoTimes, start(echoBin))
+		}
+	}
+	b.ReportMetric(float64(median(echoTimes).Nanoseconds())/1e6, "echo-p50-ms")
+	b.ReportMetric(float64(median(baseTimes).Nanoseconds())/1e6, "baseline-p50-ms")
+	b.ReportMetric(float64(slices.Min(echoTimes).Nanoseconds())/1e6, "echo-min-ms")
+	b.ReportMetric(float64(slices.Min(baseTimes).Nanoseconds())/1e6, "baseline-min-ms")
+}

@@ -1,0 +1,834 @@
+// Package store keeps Fn apps, fns and triggers in an embedded SQLite
+// database, with the Fn server's validation rules, error messages and list
+// semantics (name-ordered pages, base64 name cursors). Every write runs in a
+// transaction, so a failed request leaves nothing half-written.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// Store is the Fn object store.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+	// Prepared once: the lookups of every call, which would otherwise spend
+	// most of their time in SQLite's parser.
+	appByID, appByName, fnByID, triggerBySource *sql.Stmt
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS apps (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL UNIQUE,
+	config TEXT NOT NULL,
+	annotations TEXT NOT NULL,
+	syslog_url TEXT,
+	shape TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fns (
+	id TEXT PRIMARY KEY,
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	name TEXT NOT NULL,
+	image TEXT NOT NULL,
+	memory INTEGER NOT NULL,
+	timeout INTEGER NOT NULL,
+	idle_timeout INTEGER NOT NULL,
+	config TEXT NOT NULL,
+	annotations TEXT NOT NULL,
+	shape TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	updated_at TEXT NOT NULL,
+	CONSTRAINT fns_app_name UNIQUE (app_id, name)
+);
+CREATE TABLE IF NOT EXISTS triggers (
+	id TEXT PRIMARY KEY,
+	app_id TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+	fn_id TEXT NOT NULL REFERENCES fns(id) ON DELETE CASCADE,
+	name TEXT NOT NULL,
+	type TEXT NOT NULL,
+	source TEXT NOT NULL,
+	annotations TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	updated_at TEXT NOT NULL,
+	CONSTRAINT triggers_app_fn_name UNIQUE (app_id, fn_id, name)
+);
+CREATE INDEX IF NOT EXISTS triggers_source ON triggers (app_id, type, source);
+`
+
+// Open opens (creating if needed) the database file at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
+	}
+	// One connection serialises writers; SQLite allows only one anyway, and
+	// this avoids SQLITE_BUSY on read-to-write transaction upgrades.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create schema in %s: %w", path, err)
+	}
+	s := &Store{db: db, now: time.Now}
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&s.appByID, `SELECT ` + appColumns + ` FROM apps WHERE id = ?`},
+		{&s.appByName, `SELECT ` + appColumns + ` FROM apps WHERE name = ?`},
+		{&s.fnByID, `SELECT ` + fnColumns + ` FROM fns WHERE id = ?`},
+		{&s.triggerBySource, `SELECT ` + triggerColumns + ` FROM triggers WHERE app_id = ? AND type = ? AND source = ?`},
+	} {
+		if *p.stmt, err = db.PrepareContext(ctx, p.query); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("prepare %q: %w", p.query, err)
+		}
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func encodeJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only maps of strings and raw JSON are encoded; they always marshal.
+		panic(fmt.Sprintf("encode column: %v", err))
+	}
+	return string(b)
+}
+
+func decodeJSON(s string, v any) error {
+	if s == "" || s == "null" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		return fmt.Errorf("decode stored column: %w", err)
+	}
+	return nil
+}
+
+func formatTime(t Time) string { return time.Time(t).UTC().Format(time.RFC3339Nano) }
+
+func parseTime(s string) (Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return Time{}, fmt.Errorf("decode stored timestamp %q: %w", s, err)
+	}
+	return Time(t), nil
+}
+
+// Page selects one page of a list: items whose name sorts after the cursor.
+type Page struct {
+	Cursor  string
+	PerPage int
+}
+
+// normalize applies the Fn server's page size rules (default 30, max 100)
+// and decodes the cursor.
+func (p Page) normalize() (after string, perPage int, err error) {
+	perPage = p.PerPage
+	switch {
+	case perPage > 100:
+		perPage = 100
+	case perPage <= 0:
+		perPage = 30
+	}
+	if p.Cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
+		if err != nil {
+			return "", 0, ErrInvalidCursor
+		}
+		after = string(b)
+	}
+	return after, perPage, nil
+}
+
+func nextCursor(n, perPage int, lastName string) string {
+	if n > 0 && n == perPage {
+		return base64.RawURLEncoding.EncodeToString([]byte(lastName))
+	}
+	return ""
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+// ---- apps ----
+
+const appColumns = `id, name, config, annotations, syslog_url, shape, created_at, updated_at`
+
+func scanApp(r rowScanner) (*App, error) {
+	var (
+		a                   App
+		config, annotations string
+		syslog              sql.NullString
+		created, updated    string
+	)
+	if err := r.Scan(&a.ID, &a.Name, &config, &annotations, &syslog, &a.Shape, &created, &updated); err != nil {
+		return nil, err
+	}
+	if syslog.Valid {
+		a.SyslogURL = &syslog.String
+	}
+	var err error
+	if err = decodeJSON(config, &a.Config); err != nil {
+		return nil, err
+	}
+	if err = decodeJSON(annotations, &a.Annotations); err != nil {
+		return nil, err
+	}
+	if a.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if a.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// CreateApp validates and stores a new app.
+func (s *Store) CreateApp(ctx context.Context, in *App) (*App, error) {
+	if in.ID != "" {
+		return nil, ErrAppIDProvided
+	}
+	a := *in
+	var err error
+	if a.Annotations, err = a.Annotations.compact(); err != nil {
+		return nil, Errorf(400, "Invalid JSON: %v", err)
+	}
+	if err := a.validate(); err != nil {
+		return nil, err
+	}
+	if a.Config == nil {
+		a.Config = map[string]string{}
+	}
+	if a.SyslogURL != nil && *a.SyslogURL == "" {
+		a.SyslogURL = nil
+	}
+	a.ID = NewID(s.now())
+	a.CreatedAt = Time(s.now())
+	a.UpdatedAt = a.CreatedAt
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO apps (`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.Name, encodeJSON(a.Config), encodeJSON(a.Annotations), nullString(a.SyslogURL), a.Shape,
+			formatTime(a.CreatedAt), formatTime(a.UpdatedAt))
+		if isUniqueViolation(err) {
+			return ErrAppsAlreadyExists
+		}
+		if err != nil {
+			return fmt.Errorf("insert app %q: %w", a.Name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+func nullString(s *string) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *s, Valid: true}
+}
+
+// GetApp returns the app with id.
+func (s *Store) GetApp(ctx context.Context, id string) (*App, error) {
+	return appFromRow(s.appByID.QueryRowContext(ctx, id), id)
+}
+
+// GetAppByName returns the app called name.
+func (s *Store) GetAppByName(ctx context.Context, name string) (*App, error) {
+	return appFromRow(s.appByName.QueryRowContext(ctx, name), name)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func getApp(ctx context.Context, q querier, where string, arg string) (*App, error) {
+	return appFromRow(q.QueryRowContext(ctx, `SELECT `+appColumns+` FROM apps `+where, arg), arg)
+}
+
+func appFromRow(row *sql.Row, arg string) (*App, error) {
+	a, err := scanApp(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrAppsNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read app %s: %w", arg, err)
+	}
+	return a, nil
+}
+
+// UpdateApp merges patch into the app patch.ID.
+func (s *Store) UpdateApp(ctx context.Context, patch *App) (*App, error) {
+	annotations, err := patch.Annotations.compact()
+	if err != nil {
+		return nil, Errorf(400, "Invalid JSON: %v", err)
+	}
+	var out *App
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		a, err := getApp(ctx, tx, `WHERE id = ?`, patch.ID)
+		if err != nil {
+			return err
+		}
+		if patch.Name != "" && patch.Name != a.Name {
+			return ErrAppsNameImmutable
+		}
+		p := *patch
+		p.Annotations = annotations
+		a.applyPatch(&p)
+		if err := a.validate(); err != nil {
+			return err
+		}
+		a.UpdatedAt = Time(s.now())
+		if a.Config == nil {
+			a.Config = map[string]string{}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE apps SET config = ?, annotations = ?, syslog_url = ?, updated_at = ? WHERE id = ?`,
+			encodeJSON(a.Config), encodeJSON(a.Annotations), nullString(a.SyslogURL), formatTime(a.UpdatedAt), a.ID)
+		if err != nil {
+			return fmt.Errorf("update app %s: %w", a.ID, err)
+		}
+		out = a
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteApp removes an app with its fns and triggers.
+func (s *Store) DeleteApp(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		// Explicit deletes, not only ON DELETE CASCADE, so that the outcome
+		// does not depend on the foreign_keys pragma.
+		for _, q := range []string{`DELETE FROM triggers WHERE app_id = ?`, `DELETE FROM fns WHERE app_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return fmt.Errorf("delete app %s: %w", id, err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("delete app %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete app %s: %w", id, err)
+		} else if n == 0 {
+			return ErrAppsNotFound
+		}
+		return nil
+	})
+}
+
+// AppFilter selects apps to list.
+type AppFilter struct {
+	Name string
+	Page
+}
+
+// ListApps returns one page of apps ordered by name.
+func (s *Store) ListApps(ctx context.Context, f AppFilter) ([]*App, string, error) {
+	after, perPage, err := f.normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT ` + appColumns + ` FROM apps WHERE name > ?`
+	args := []any{after}
+	if f.Name != "" {
+		q += ` AND name = ?`
+		args = append(args, f.Name)
+	}
+	q += ` ORDER BY name LIMIT ?`
+	args = append(args, perPage)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list apps: %w", err)
+	}
+	defer rows.Close()
+	items := []*App{}
+	for rows.Next() {
+		a, err := scanApp(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list apps: %w", err)
+		}
+		items = append(items, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list apps: %w", err)
+	}
+	last := ""
+	if len(items) > 0 {
+		last = items[len(items)-1].Name
+	}
+	return items, nextCursor(len(items), perPage, last), nil
+}
+
+// ---- fns ----
+
+const fnColumns = `id, app_id, name, image, memory, timeout, idle_timeout, config, annotations, shape, created_at, updated_at`
+
+func scanFn(r rowScanner) (*Fn, error) {
+	var (
+		f                   Fn
+		config, annotations string
+		created, updated    string
+	)
+	if err := r.Scan(&f.ID, &f.AppID, &f.Name, &f.Image, &f.Memory, &f.Timeout, &f.IdleTimeout, &config, &annotations, &f.Shape, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if err = decodeJSON(config, &f.Config); err != nil {
+		return nil, err
+	}
+	if f.Config == nil {
+		f.Config = map[string]string{}
+	}
+	if err = decodeJSON(annotations, &f.Annotations); err != nil {
+		return nil, err
+	}
+	if f.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if f.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// CreateFn validates and stores a new fn in an existing app.
+func (s *Store) CreateFn(ctx context.Context, in *Fn) (*Fn, error) {
+	switch {
+	case in.ID != "":
+		return nil, ErrFnsIDProvided
+	case in.AppID == "":
+		return nil, ErrFnsMissingAppID
+	case in.Name == "":
+		return nil, ErrFnsMissingName
+	}
+	f := *in
+	var err error
+	if f.Annotations, err = f.Annotations.compact(); err != nil {
+		return nil, Errorf(400, "Invalid JSON: %v", err)
+	}
+	f.setDefaults()
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	f.ID = NewID(s.now())
+	f.CreatedAt = Time(s.now())
+	f.UpdatedAt = f.CreatedAt
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		app, err := getApp(ctx, tx, `WHERE id = ?`, f.AppID)
+		if err != nil {
+			return err
+		}
+		f.Shape = app.Shape
+		_, err = tx.ExecContext(ctx, `INSERT INTO fns (`+fnColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.ID, f.AppID, f.Name, f.Image, f.Memory, f.Timeout, f.IdleTimeout, encodeJSON(f.Config),
+			encodeJSON(f.Annotations), f.Shape, formatTime(f.CreatedAt), formatTime(f.UpdatedAt))
+		if isUniqueViolation(err) {
+			return ErrFnsExists
+		}
+		if err != nil {
+			return fmt.Errorf("insert fn %q: %w", f.Name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// GetFn returns the fn with id.
+func (s *Store) GetFn(ctx context.Context, id string) (*Fn, error) {
+	return fnFromRow(s.fnByID.QueryRowContext(ctx, id), id)
+}
+
+func getFn(ctx context.Context, q querier, id string) (*Fn, error) {
+	return fnFromRow(q.QueryRowContext(ctx, `SELECT `+fnColumns+` FROM fns WHERE id = ?`, id), id)
+}
+
+func fnFromRow(row *sql.Row, id string) (*Fn, error) {
+	f, err := scanFn(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrFnsNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read fn %s: %w", id, err)
+	}
+	return f, nil
+}
+
+// UpdateFn merges patch into the fn patch.ID.
+func (s *Store) UpdateFn(ctx context.Context, patch *Fn) (*Fn, error) {
+	annotations, err := patch.Annotations.compact()
+	if err != nil {
+		return nil, Errorf(400, "Invalid JSON: %v", err)
+	}
+	var out *Fn
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		f, err := getFn(ctx, tx, patch.ID)
+		if err != nil {
+			return err
+		}
+		p := *patch
+		p.Annotations = annotations
+		f.applyPatch(&p)
+		if err := f.validate(); err != nil {
+			return err
+		}
+		f.UpdatedAt = Time(s.now())
+		_, err = tx.ExecContext(ctx, `UPDATE fns SET image = ?, memory = ?, timeout = ?, idle_timeout = ?, config = ?, annotations = ?, updated_at = ? WHERE id = ?`,
+			f.Image, f.Memory, f.Timeout, f.IdleTimeout, encodeJSON(f.Config), encodeJSON(f.Annotations), formatTime(f.UpdatedAt), f.ID)
+		if err != nil {
+			return fmt.Errorf("update fn %s: %w", f.ID, err)
+		}
+		out = f
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteFn removes an fn and its triggers.
+func (s *Store) DeleteFn(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM triggers WHERE fn_id = ?`, id); err != nil {
+			return fmt.Errorf("delete fn %s: %w", id, err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM fns WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("delete fn %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete fn %s: %w", id, err)
+		} else if n == 0 {
+			return ErrFnsNotFound
+		}
+		return nil
+	})
+}
+
+// FnFilter selects fns to list; AppID is required.
+type FnFilter struct {
+	AppID string
+	Name  string
+	Page
+}
+
+// ListFns returns one page of an app's fns ordered by name.
+func (s *Store) ListFns(ctx context.Context, f FnFilter) ([]*Fn, string, error) {
+	if f.AppID == "" {
+		return nil, "", ErrFnsMissingAppID
+	}
+	after, perPage, err := f.normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT ` + fnColumns + ` FROM fns WHERE app_id = ? AND name > ?`
+	args := []any{f.AppID, after}
+	if f.Name != "" {
+		q += ` AND name = ?`
+		args = append(args, f.Name)
+	}
+	q += ` ORDER BY name LIMIT ?`
+	args = append(args, perPage)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list fns: %w", err)
+	}
+	defer rows.Close()
+	items := []*Fn{}
+	for rows.Next() {
+		fn, err := scanFn(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list fns: %w", err)
+		}
+		items = append(items, fn)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list fns: %w", err)
+	}
+	last := ""
+	if len(items) > 0 {
+		last = items[len(items)-1].Name
+	}
+	return items, nextCursor(len(items), perPage, last), nil
+}
+
+// ---- triggers ----
+
+const triggerColumns = `id, app_id, fn_id, name, type, source, annotations, created_at, updated_at`
+
+func scanTrigger(r rowScanner) (*Trigger, error) {
+	var (
+		t                Trigger
+		annotations      string
+		created, updated string
+	)
+	if err := r.Scan(&t.ID, &t.AppID, &t.FnID, &t.Name, &t.Type, &t.Source, &annotations, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if err = decodeJSON(annotations, &t.Annotations); err != nil {
+		return nil, err
+	}
+	if t.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if t.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// checkTriggerTarget checks that the app exists and owns the fn, and that no
+// other trigger of the app serves the same type and source.
+func checkTriggerTarget(ctx context.Context, tx *sql.Tx, t *Trigger) error {
+	if _, err := getApp(ctx, tx, `WHERE id = ?`, t.AppID); err != nil {
+		return err
+	}
+	fn, err := getFn(ctx, tx, t.FnID)
+	if err != nil {
+		return err
+	}
+	if fn.AppID != t.AppID {
+		return ErrTriggerFnOtherApp
+	}
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM triggers WHERE app_id = ? AND type = ? AND source = ? AND id != ?`,
+		t.AppID, t.Type, t.Source, t.ID).Scan(&one)
+	switch {
+	case err == nil:
+		return ErrTriggerSrcExists
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("check trigger source %s: %w", t.Source, err)
+	}
+	return nil
+}
+
+// CreateTrigger validates and stores a new trigger.
+func (s *Store) CreateTrigger(ctx context.Context, in *Trigger) (*Trigger, error) {
+	switch {
+	case in.ID != "":
+		return nil, ErrTriggerIDProvided
+	case !in.CreatedAt.IsZero():
+		return nil, ErrCreatedAtProvided
+	case !in.UpdatedAt.IsZero():
+		return nil, ErrUpdatedAtProvided
+	}
+	t := *in
+	var err error
+	if t.Annotations, err = t.Annotations.compact(); err != nil {
+		return nil, Errorf(400, "Invalid JSON: %v", err)
+	}
+	if err := t.validate(); err != nil {
+		return nil, err
+	}
+	t.ID = NewID(s.now())
+	t.CreatedAt = Time(s.now())
+	t.UpdatedAt = t.CreatedAt
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := checkTriggerTarget(ctx, tx, &t); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO triggers (`+triggerColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.AppID, t.FnID, t.Name, t.Type, t.Source, encodeJSON(t.Annotations), formatTime(t.CreatedAt), formatTime(t.UpdatedAt))
+		if isUniqueViolation(err) {
+			return ErrTriggerExists
+		}
+		if err != nil {
+			return fmt.Errorf("insert trigger %q: %w", t.Name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// GetTrigger returns the trigger with id.
+func (s *Store) GetTrigger(ctx context.Context, id string) (*Trigger, error) {
+	return getTrigger(ctx, s.db, `WHERE id = ?`, id)
+}
+
+// GetTriggerBySource returns the app's trigger of type typ serving source.
+func (s *Store) GetTriggerBySource(ctx context.Context, appID, typ, source string) (*Trigger, error) {
+	return triggerFromRow(s.triggerBySource.QueryRowContext(ctx, appID, typ, source), appID, typ, source)
+}
+
+func getTrigger(ctx context.Context, q querier, where string, args ...any) (*Trigger, error) {
+	return triggerFromRow(q.QueryRowContext(ctx, `SELECT `+triggerColumns+` FROM triggers `+where, args...), args...)
+}
+
+func triggerFromRow(row *sql.Row, args ...any) (*Trigger, error) {
+	t, err := scanTrigger(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrTriggerNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read trigger %v: %w", args, err)
+	}
+	return t, nil
+}
+
+// UpdateTrigger merges patch into the trigger patch.ID.
+func (s *Store) UpdateTrigger(ctx context.Context, patch *Trigger) (*Trigger, error) {
+	annotations, err := patch.Annotations.compact()
+	if err != nil {
+		return nil, Errorf(400, "Invalid JSON: %v", err)
+	}
+	var out *Trigger
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		t, err := getTrigger(ctx, tx, `WHERE id = ?`, patch.ID)
+		if err != nil {
+			return err
+		}
+		p := *patch
+		p.Annotations = annotations
+		t.applyPatch(&p)
+		if err := t.validate(); err != nil {
+			return err
+		}
+		if err := checkTriggerTarget(ctx, tx, t); err != nil {
+			return err
+		}
+		t.UpdatedAt = Time(s.now())
+		_, err = tx.ExecContext(ctx, `UPDATE triggers SET fn_id = ?, name = ?, source = ?, annotations = ?, updated_at = ? WHERE id = ?`,
+			t.FnID, t.Name, t.Source, encodeJSON(t.Annotations), formatTime(t.UpdatedAt), t.ID)
+		if isUniqueViolation(err) {
+			return ErrTriggerExists
+		}
+		if err != nil {
+			return fmt.Errorf("update trigger %s: %w", t.ID, err)
+		}
+		out = t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteTrigger removes a trigger.
+func (s *Store) DeleteTrigger(ctx context.Context, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM triggers WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("delete trigger %s: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete trigger %s: %w", id, err)
+		} else if n == 0 {
+			return ErrTriggerNotFound
+		}
+		return nil
+	})
+}
+
+// TriggerFilter selects triggers to list; AppID is required.
+type TriggerFilter struct {
+	AppID string
+	FnID  string
+	Name  string
+	Page
+}
+
+// ListTriggers returns one page of an app's triggers ordered by name.
+func (s *Store) ListTriggers(ctx context.Context, f TriggerFilter) ([]*Trigger, string, error) {
+	if f.AppID == "" {
+		return nil, "", ErrTriggerMissingApp
+	}
+	after, perPage, err := f.normalize()
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT ` + triggerColumns + ` FROM triggers WHERE app_id = ? AND name > ?`
+	args := []any{f.AppID, after}
+	if f.FnID != "" {
+		q += ` AND fn_id = ?`
+		args = append(args, f.FnID)
+	}
+	if f.Name != "" {
+		q += ` AND name = ?`
+		args = append(args, f.Name)
+	}
+	q += ` ORDER BY name LIMIT ?`
+	args = append(args, perPage)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list triggers: %w", err)
+	}
+	defer rows.Close()
+	items := []*Trigger{}
+	for rows.Next() {
+		t, err := scanTrigger(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list triggers: %w", err)
+		}
+		items = append(items, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list triggers: %w", err)
+	}
+	last := ""
+	if len(items) > 0 {
+		last = items[len(items)-1].Name
+	}
+	return items, nextCursor(len(items), perPage, last), nil
+}

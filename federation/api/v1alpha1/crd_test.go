@@ -1,0 +1,417 @@
+package v1alpha1_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/providers/local"
+	"github.com/fnfleet/fnfleet/test/testbed"
+)
+
+// Paths from this package's directory, where go test runs.
+const (
+	crdDir      = "../../../charts/fnfleet/crds"
+	examplesDir = "../../../examples"
+)
+
+var (
+	memberClusters = v1alpha1.GroupVersion().WithResource("memberclusters")
+	fleetApps      = v1alpha1.GroupVersion().WithResource("fleetapps")
+)
+
+// TestCRDsOnARealAPIServer installs the generated CRDs in a real
+// kube-apiserver, applies the examples (accepted) and invalid objects
+// (refused, with messages that say what is wrong).
+func TestCRDsOnARealAPIServer(t *testing.T) {
+	cl := testbed.Start(t, local.ClusterSpec{Region: "eu-test-1"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	installCRDs(ctx, t, cl.RESTConfig)
+	dyn, err := dynamic.NewForConfig(cl.RESTConfig)
+	if err != nil {
+		t.Fatalf("dynamic client: %v", err)
+	}
+
+	t.Run("examples are accepted", func(t *testing.T) {
+		for _, file := range []string{"memberclusters.yaml", "fleetapps.yaml"} {
+			for _, obj := range readObjects(t, filepath.Join(examplesDir, file)) {
+				if _, err := create(ctx, dyn, obj); err != nil {
+					t.Fatalf("%s: %s %s refused: %v", file, obj.GetKind(), obj.GetName(), err)
+				}
+			}
+		}
+		// Defaults from the schema are applied.
+		app, err := dyn.Resource(fleetApps).Namespace("default").Get(ctx, "checkout", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get checkout: %v", err)
+		}
+		if ttl, _, _ := unstructured.NestedInt64(app.Object, "spec", "dns", "ttl"); ttl != 60 {
+			t.Errorf("dns.ttl defaulted to %d, want 60", ttl)
+		}
+		if typ, _, _ := unstructured.NestedString(app.Object, "spec", "app", "functions", "0", "triggers", "0", "type"); typ != "" && typ != "http" {
+			t.Errorf("trigger type = %q", typ)
+		}
+	})
+
+	t.Run("status is a subresource", func(t *testing.T) {
+		mc, err := dyn.Resource(memberClusters).Get(ctx, "us-ashburn-local", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get: %v", err)
+		}
+		status := map[string]any{
+			"phase":       "Ready",
+			"placedApps":  int64(3),
+			"allocatable": map[string]any{"cpu": "32", "memory": "256Gi", "pods": "110"},
+			"available":   map[string]any{"cpu": "30", "memory": "250Gi", "pods": "100"},
+		}
+		if err := unstructured.SetNestedField(mc.Object, status, "status"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dyn.Resource(memberClusters).UpdateStatus(ctx, mc, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("update status: %v", err)
+		}
+		// A spec update does not touch status, and vice versa.
+		got, err := dyn.Resource(memberClusters).Get(ctx, "us-ashburn-local", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get: %v", err)
+		}
+		if phase, _, _ := unstructured.NestedString(got.Object, "status", "phase"); phase != "Ready" {
+			t.Fatalf("status.phase = %q after UpdateStatus", phase)
+		}
+		bad := got.DeepCopy()
+		_ = unstructured.SetNestedField(bad.Object, "Exploded", "status", "phase")
+		_, err = dyn.Resource(memberClusters).UpdateStatus(ctx, bad, metav1.UpdateOptions{})
+		wantInvalid(t, err, `status.phase: Unsupported value: "Exploded"`)
+	})
+
+	t.Run("printer columns", func(t *testing.T) {
+		cols := tableColumns(ctx, t, cl.RESTConfig, "/apis/fnfleet.dev/v1alpha1/memberclusters")
+		want := []string{"Name", "Phase", "Region", "Tier", "Cost/h", "Free CPU", "Free Memory", "Apps", "Age"}
+		if !slices.Equal(cols.names, want) {
+			t.Fatalf("memberclusters columns = %v, want %v", cols.names, want)
+		}
+		row := cols.rows["us-ashburn-local"]
+		if fmt.Sprint(row) != "[us-ashburn-local Ready us-ashburn-1 1 0.10 30 250Gi 3]" {
+			t.Errorf("us-ashburn-local row = %v", row)
+		}
+		cols = tableColumns(ctx, t, cl.RESTConfig, "/apis/fnfleet.dev/v1alpha1/namespaces/default/fleetapps")
+		want = []string{"Name", "Clusters", "Replicas", "DNS", "Ready", "Explanation", "Age"}
+		if !slices.Equal(cols.names, want) {
+			t.Fatalf("fleetapps columns = %v, want %v", cols.names, want)
+		}
+	})
+
+	t.Run("invalid objects are refused with what is wrong", func(t *testing.T) {
+		for _, tc := range invalidObjects() {
+			t.Run(tc.name, func(t *testing.T) {
+				var obj unstructured.Unstructured
+				if err := yaml.Unmarshal([]byte(tc.yaml), &obj.Object); err != nil {
+					t.Fatalf("test yaml: %v", err)
+				}
+				_, err := create(ctx, dyn, &obj)
+				wantInvalid(t, err, tc.want...)
+			})
+		}
+	})
+}
+
+type invalidCase struct {
+	name string
+	yaml string
+	want []string // substrings of the apiserver's message
+}
+
+const validCluster = `
+apiVersion: fnfleet.dev/v1alpha1
+kind: MemberCluster
+metadata: {name: %s}
+spec:
+  provider: {name: local}
+  region: eu-1
+`
+
+func cluster(name, extra string) string {
+	return fmt.Sprintf(validCluster, name) + extra
+}
+
+const validApp = `
+apiVersion: fnfleet.dev/v1alpha1
+kind: FleetApp
+metadata: {name: %s, namespace: default}
+spec:
+  app:
+    name: hello
+    functions: [{name: hello, image: fnproject/hello}]
+  demand: {replicas: 2, cpu: 500m, memory: 512Mi}
+`
+
+func fleetApp(name, extra string) string {
+	return fmt.Sprintf(validApp, name) + extra
+}
+
+func invalidObjects() []invalidCase {
+	return []invalidCase{
+		{name: "unknown provider", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: MemberCluster
+metadata: {name: bad-provider}
+spec: {provider: {name: aws-magic}, region: eu-1}`,
+			want: []string{`spec.provider.name: Unsupported value: "aws-magic"`, `"local", "capi", "static"`}},
+		{name: "missing region", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: MemberCluster
+metadata: {name: no-region}
+spec: {provider: {name: local}}`,
+			want: []string{"spec.region: Required value"}},
+		{name: "region with capitals", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: MemberCluster
+metadata: {name: caps}
+spec: {provider: {name: local}, region: EU_West}`,
+			want: []string{"region must be lower-case letters, digits and '-'"}},
+		{name: "negative cost", yaml: cluster("negative-cost", `  costPerHour: "-0.5"`),
+			want: []string{"costPerHour must not be negative"}},
+		{name: "tier out of range", yaml: cluster("tier", `  tier: 100`),
+			want: []string{"spec.tier: Invalid value: 100", "less than or equal to 99"}},
+		{name: "parking mode", yaml: cluster("parking-mode", `  parking: {mode: Hibernate}`),
+			want: []string{`spec.parking.mode: Unsupported value: "Hibernate"`, `"Stop", "ScaleToZero", "Delete", "Never"`}},
+		{name: "idleTTL not a duration", yaml: cluster("idle-ttl", `  parking: {idleTTL: "half an hour"}`),
+			want: []string{"idleTTL must be a duration such as 30m, 1h30m or 90s"}},
+		{name: "window not cron", yaml: cluster("window", `  parking: {windows: [{start: "every night", duration: 8h}]}`),
+			want: []string{"start must be a cron expression with five fields"}},
+		{name: "autoscale bounds", yaml: cluster("autoscale", `  nodeAutoscale: {minNodes: 5, maxNodes: 2}`),
+			want: []string{"minNodes must be at most maxNodes"}},
+		{name: "autoscale thresholds", yaml: cluster("thresholds", `  nodeAutoscale: {minNodes: 1, maxNodes: 2, scaleUpPercent: 50, scaleDownPercent: 60}`),
+			want: []string{"scaleDownPercent must be below scaleUpPercent"}},
+		{name: "taint effect", yaml: cluster("taint", `  taints: [{key: gpu, effect: NoWay}]`),
+			want: []string{`spec.taints[0].effect: Unsupported value: "NoWay"`}},
+
+		{name: "no functions", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: FleetApp
+metadata: {name: no-functions, namespace: default}
+spec:
+  app: {name: hello, functions: []}
+  demand: {replicas: 1, cpu: 500m, memory: 512Mi}`,
+			want: []string{"spec.app.functions: Invalid value", "should have at least 1 items"}},
+		{name: "zero replicas", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: FleetApp
+metadata: {name: zero-replicas, namespace: default}
+spec:
+  app: {name: hello, functions: [{name: hello, image: fnproject/hello}]}
+  demand: {replicas: 0, cpu: 500m, memory: 512Mi}`,
+			want: []string{"spec.demand.replicas: Invalid value: 0", "greater than or equal to 1"}},
+		{name: "zero cpu", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: FleetApp
+metadata: {name: zero-cpu, namespace: default}
+spec:
+  app: {name: hello, functions: [{name: hello, image: fnproject/hello}]}
+  demand: {replicas: 1, cpu: "0", memory: 512Mi}`,
+			want: []string{"cpu must be positive, e.g. 500m"}},
+		{name: "min above max clusters", yaml: fleetApp("spread", `  placement: {spread: {minClusters: 4, maxClusters: 2}}`),
+			want: []string{"minClusters must be at most maxClusters"}},
+		{name: "min above max groups", yaml: fleetApp("groups", `  placement: {spread: {minGroups: 3, maxGroups: 2}}`),
+			want: []string{"minGroups must be at most maxGroups"}},
+		{name: "prioritizer weight", yaml: fleetApp("weight", `  placement: {prioritizers: [{name: Cost, weight: 150}]}`),
+			want: []string{"spec.placement.prioritizers[0].weight: Invalid value: 150", "less than or equal to 100"}},
+		{name: "prioritizer name", yaml: fleetApp("prio-name", `  placement: {prioritizers: [{name: Vibes, weight: 10}]}`),
+			want: []string{`Unsupported value: "Vibes"`, `"Cost", "Latency", "Tier", "Balance", "Locality"`}},
+		{name: "duplicate prioritizer", yaml: fleetApp("prio-dup", `  placement: {prioritizers: [{name: Cost, weight: 10}, {name: Cost, weight: 20}]}`),
+			want: []string{"spec.placement.prioritizers[1]: Duplicate value"}},
+		{name: "division mode", yaml: fleetApp("division", `  placement: {replicaDivision: {mode: Sharded}}`),
+			want: []string{`Unsupported value: "Sharded"`, `"Duplicated", "Divided"`}},
+		{name: "static without weights", yaml: fleetApp("static", `  placement: {replicaDivision: {mode: Divided, weighting: Static}}`),
+			want: []string{"replicaDivision.weighting Static needs at least one staticWeights entry"}},
+		{name: "static weight names both", yaml: fleetApp("static-both", `  placement: {replicaDivision: {mode: Divided, weighting: Static, staticWeights: [{cluster: a, region: eu-1, weight: 1}]}}`),
+			want: []string{"a static weight names exactly one of cluster or region"}},
+		{name: "residency pattern", yaml: fleetApp("residency", `  placement: {requiredRegions: ["EU/*"]}`),
+			want: []string{"spec.placement.requiredRegions[0]: Invalid value", "should match"}},
+		{name: "toleration Exists with value", yaml: fleetApp("toleration", `  placement: {tolerations: [{key: gpu, operator: Exists, value: "yes"}]}`),
+			want: []string{"a toleration with operator Exists must not set a value"}},
+		{name: "hostname not a DNS name", yaml: fleetApp("hostname", `  dns: {hostname: "Hello World!"}`),
+			want: []string{"hostname must be a lower-case DNS name"}},
+		{name: "dns strategy", yaml: fleetApp("strategy", `  dns: {hostname: hello.example.com, strategy: Random}`),
+			want: []string{`spec.dns.strategy: Unsupported value: "Random"`}},
+		{name: "trigger source", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: FleetApp
+metadata: {name: trigger, namespace: default}
+spec:
+  app: {name: hello, functions: [{name: hello, image: fnproject/hello, triggers: [{name: t, source: hello}]}]}
+  demand: {replicas: 1, cpu: 500m, memory: 512Mi}`,
+			want: []string{"trigger source must be a path starting with '/'"}},
+	}
+}
+
+func create(ctx context.Context, dyn dynamic.Interface, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	gvr := schema.GroupVersionResource{Group: v1alpha1.Group, Version: v1alpha1.Version}
+	switch obj.GetKind() {
+	case "MemberCluster":
+		gvr.Resource = "memberclusters"
+		return dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
+	case "FleetApp":
+		gvr.Resource = "fleetapps"
+		ns := obj.GetNamespace()
+		if ns == "" {
+			ns = "default"
+		}
+		return dyn.Resource(gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{})
+	}
+	return nil, fmt.Errorf("unexpected kind %q", obj.GetKind())
+}
+
+func wantInvalid(t *testing.T, err error, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("accepted; want refused with %q", want)
+	}
+	if !apierrors.IsInvalid(err) {
+		t.Fatalf("want an Invalid error, got %v", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("message %q\n  does not say %q", err.Error(), w)
+		}
+	}
+}
+
+// installCRDs creates every CRD of crdDir and waits until each is
+// Established.
+func installCRDs(ctx context.Context, t *testing.T, cfg *rest.Config) {
+	t.Helper()
+	cs, err := apiextensions.NewForConfig(cfg)
+	if err != nil {
+		t.Fatalf("apiextensions client: %v", err)
+	}
+	files, err := filepath.Glob(filepath.Join(crdDir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CRDs in %s (run make generate): %v", crdDir, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatalf("read CRD: %v", err)
+		}
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := yaml.UnmarshalStrict(data, &crd); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := cs.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, &crd, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create CRD %s: %v", crd.Name, err)
+		}
+		err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			got, err := cs.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, fmt.Errorf("get CRD %s: %w", crd.Name, err)
+			}
+			for _, c := range got.Status.Conditions {
+				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			t.Fatalf("CRD %s never Established: %v", crd.Name, err)
+		}
+	}
+}
+
+// readObjects reads every YAML document of a file.
+func readObjects(t *testing.T, path string) []*unstructured.Unstructured {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	var out []*unstructured.Unstructured
+	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if len(obj.Object) > 0 {
+			out = append(out, obj)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s holds no objects", path)
+	}
+	return out
+}
+
+type table struct {
+	names []string
+	rows  map[string][]any // by name, the cells except Age
+}
+
+// tableColumns asks the apiserver for the Table kubectl get prints.
+func tableColumns(ctx context.Context, t *testing.T, cfg *rest.Config, path string) table {
+	t.Helper()
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatalf("http client: %v", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(cfg.Host, "/")+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("get table %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("get table %s: %s %s %v", path, resp.Status, raw, err)
+	}
+	var tb metav1.Table
+	if err := yaml.Unmarshal(raw, &tb); err != nil {
+		t.Fatalf("decode table: %v", err)
+	}
+	out := table{rows: map[string][]any{}}
+	for _, col := range tb.ColumnDefinitions {
+		out.names = append(out.names, col.Name)
+	}
+	for _, r := range tb.Rows {
+		if len(r.Cells) > 0 {
+			out.rows[fmt.Sprint(r.Cells[0])] = r.Cells[:len(r.Cells)-1]
+		}
+	}
+	return out
+}

@@ -1,0 +1,352 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// MemberCluster is one Kubernetes cluster of the fleet, as the hub knows it:
+// where it runs and what it costs (spec), and what lifecycle and reconcile
+// observed about it (status). Its labels (metadata.labels) are what a
+// FleetApp's clusterSelector matches. Credentials never live here: the
+// kubeconfig is in the Secret that status.kubeconfigSecretRef names.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=mc,categories=fnfleet
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.spec.region`
+// +kubebuilder:printcolumn:name="Tier",type=integer,JSONPath=`.spec.tier`
+// +kubebuilder:printcolumn:name="Cost/h",type=string,JSONPath=`.spec.costPerHour`
+// +kubebuilder:printcolumn:name="Free CPU",type=string,JSONPath=`.status.available.cpu`
+// +kubebuilder:printcolumn:name="Free Memory",type=string,JSONPath=`.status.available.memory`
+// +kubebuilder:printcolumn:name="Apps",type=integer,JSONPath=`.status.placedApps`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type MemberCluster struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   MemberClusterSpec   `json:"spec"`
+	Status MemberClusterStatus `json:"status,omitempty"`
+}
+
+// MemberClusterList is a list of MemberClusters.
+//
+// +kubebuilder:object:root=true
+type MemberClusterList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []MemberCluster `json:"items"`
+}
+
+// MemberClusterSpec is what the platform team declares about a cluster.
+type MemberClusterSpec struct {
+	// Provider says which provider creates, parks and deletes the cluster.
+	Provider ProviderSpec `json:"provider"`
+
+	// Region is where the cluster runs, e.g. eu-frankfurt-1. FleetApps use it
+	// for data residency, locality and spreading.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="region must be lower-case letters, digits and '-', e.g. eu-frankfurt-1"
+	Region string `json:"region"`
+
+	// Zone is the availability zone inside the region, if any.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="zone must be lower-case letters, digits and '-', e.g. eu-frankfurt-1a"
+	Zone string `json:"zone,omitempty"`
+
+	// CostPerHour is what the cluster costs per hour while it runs, as a
+	// decimal amount in the fleet's one currency (e.g. "0.452"). It is a
+	// quantity rather than a float so that it round-trips exactly.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!string(self).startsWith('-')",message="costPerHour must not be negative"
+	CostPerHour *resource.Quantity `json:"costPerHour,omitempty"`
+
+	// Tier ranks clusters as Navarkos' priority did: lower is preferred, so
+	// tier 1 clusters fill before tier 2 ones are used or woken.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=99
+	Tier int32 `json:"tier,omitempty"`
+
+	// Parking says when and how the cluster is parked while idle.
+	// +optional
+	Parking *ParkingPolicy `json:"parking,omitempty"`
+
+	// NodeAutoscale says how lifecycle grows and shrinks the node count.
+	// +optional
+	NodeAutoscale *NodeAutoscale `json:"nodeAutoscale,omitempty"`
+
+	// Taints keep apps off the cluster unless they tolerate them.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	Taints []Taint `json:"taints,omitempty"`
+}
+
+// ProviderSpec names the provider and carries its settings.
+type ProviderSpec struct {
+	// Name is the provider: local (kwokctl on this machine), capi (Cluster
+	// API) or static (an existing cluster fnfleet does not create).
+	// +kubebuilder:validation:Enum=local;capi;static
+	Name string `json:"name"`
+
+	// Config holds provider-specific settings (e.g. the CAPI template or
+	// node count). Never put credentials here: use Secrets.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	Config map[string]string `json:"config,omitempty"`
+}
+
+// ParkingMode is what parking does to an idle cluster.
+// +kubebuilder:validation:Enum=Stop;ScaleToZero;Delete;Never
+type ParkingMode string
+
+const (
+	// ParkingStop stops the whole cluster (control plane included) and
+	// keeps its state, so unparking restarts it.
+	ParkingStop ParkingMode = "Stop"
+	// ParkingScaleToZero keeps the control plane and scales nodes to zero.
+	ParkingScaleToZero ParkingMode = "ScaleToZero"
+	// ParkingDelete deletes the cluster; it is re-created when needed.
+	ParkingDelete ParkingMode = "Delete"
+	// ParkingNever keeps the cluster running.
+	ParkingNever ParkingMode = "Never"
+)
+
+// ParkingPolicy says when an idle cluster is parked.
+type ParkingPolicy struct {
+	// Mode is what parking does. Never disables parking.
+	// +kubebuilder:default=Stop
+	// +optional
+	Mode ParkingMode `json:"mode,omitempty"`
+
+	// IdleTTL is how long the cluster must carry no placement before it is
+	// parked, as a Go duration (e.g. 30m, 2h).
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$')",message="idleTTL must be a duration such as 30m, 1h30m or 90s"
+	IdleTTL *metav1.Duration `json:"idleTTL,omitempty"`
+
+	// Windows are hibernation windows: the cluster is parked for each
+	// window even if it carries placements.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	Windows []ParkingWindow `json:"windows,omitempty"`
+}
+
+// ParkingWindow is a recurring time span, e.g. nights and weekends.
+type ParkingWindow struct {
+	// Start is a five-field cron expression for when the window opens,
+	// e.g. "0 20 * * 1-5".
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.matches('^\\\\s*\\\\S+(\\\\s+\\\\S+){4}\\\\s*$')",message="start must be a cron expression with five fields, e.g. '0 20 * * 1-5'"
+	Start string `json:"start"`
+
+	// Duration is how long the window stays open, as a Go duration.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$')",message="duration must be a duration such as 10h or 90m"
+	Duration metav1.Duration `json:"duration"`
+
+	// TimeZone is the IANA zone Start is read in; UTC when empty.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	TimeZone string `json:"timeZone,omitempty"`
+}
+
+// NodeAutoscale says when lifecycle adds or removes nodes.
+//
+// +kubebuilder:validation:XValidation:rule="self.minNodes <= self.maxNodes",message="minNodes must be at most maxNodes"
+// +kubebuilder:validation:XValidation:rule="self.scaleDownPercent < self.scaleUpPercent",message="scaleDownPercent must be below scaleUpPercent"
+type NodeAutoscale struct {
+	// ScaleUpPercent: add nodes when requested cpu or memory exceeds this
+	// share of allocatable.
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	ScaleUpPercent int32 `json:"scaleUpPercent,omitempty"`
+
+	// ScaleDownPercent: remove nodes when both fall below this share.
+	// +kubebuilder:default=30
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=99
+	// +optional
+	ScaleDownPercent int32 `json:"scaleDownPercent,omitempty"`
+
+	// Step is how many nodes one scaling action adds or removes.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Step int32 `json:"step,omitempty"`
+
+	// MinNodes is the node count never gone below while running.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=5000
+	MinNodes int32 `json:"minNodes"`
+
+	// MaxNodes is the node count never exceeded.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=5000
+	MaxNodes int32 `json:"maxNodes"`
+}
+
+// TaintEffect is what a taint does to apps that do not tolerate it.
+// +kubebuilder:validation:Enum=NoSchedule;PreferNoSchedule;NoExecute
+type TaintEffect string
+
+const (
+	// TaintNoSchedule keeps new placements off the cluster; apps already
+	// placed there stay.
+	TaintNoSchedule TaintEffect = "NoSchedule"
+	// TaintPreferNoSchedule lowers the cluster's score instead of
+	// excluding it.
+	TaintPreferNoSchedule TaintEffect = "PreferNoSchedule"
+	// TaintNoExecute keeps new placements off and moves existing ones away.
+	TaintNoExecute TaintEffect = "NoExecute"
+)
+
+// Taint marks a cluster so that only apps tolerating it land there, as
+// Kubernetes node taints do for pods.
+type Taint struct {
+	// Key is the taint key, a qualified name such as example.com/gpu.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key"`
+	// Value is the taint value.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Value string `json:"value,omitempty"`
+	// Effect is NoSchedule, PreferNoSchedule or NoExecute.
+	Effect TaintEffect `json:"effect"`
+}
+
+// ClusterPhase is where a cluster is in its lifecycle.
+// +kubebuilder:validation:Enum=Pending;Provisioning;Installing;Ready;Parking;Parked;Unparking;Failed;Deleting
+type ClusterPhase string
+
+const (
+	PhasePending      ClusterPhase = "Pending"
+	PhaseProvisioning ClusterPhase = "Provisioning"
+	PhaseInstalling   ClusterPhase = "Installing"
+	PhaseReady        ClusterPhase = "Ready"
+	PhaseParking      ClusterPhase = "Parking"
+	PhaseParked       ClusterPhase = "Parked"
+	PhaseUnparking    ClusterPhase = "Unparking"
+	PhaseFailed       ClusterPhase = "Failed"
+	PhaseDeleting     ClusterPhase = "Deleting"
+)
+
+// Condition types of a MemberCluster.
+const (
+	// ClusterHealthy is True while the cluster answers its health probe.
+	// Placement rejects a cluster whose Healthy condition is False.
+	ClusterHealthy = "Healthy"
+	// ClusterFnInstalled is True once Fn answers on the cluster.
+	ClusterFnInstalled = "FnInstalled"
+)
+
+// MemberClusterStatus is what lifecycle and reconcile observed. Lifecycle
+// and reconcile are its only writers.
+type MemberClusterStatus struct {
+	// Phase is the lifecycle state.
+	// +optional
+	Phase ClusterPhase `json:"phase,omitempty"`
+
+	// Conditions (Healthy, FnInstalled, ...) with reasons.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// Capacity is the sum of node capacity (cpu, memory, pods).
+	// +optional
+	Capacity corev1.ResourceList `json:"capacity,omitempty"`
+	// Allocatable is the sum of node allocatable (cpu, memory, pods).
+	// +optional
+	Allocatable corev1.ResourceList `json:"allocatable,omitempty"`
+	// Used is the sum of the requests of running pods (cpu, memory, pods).
+	// +optional
+	Used corev1.ResourceList `json:"used,omitempty"`
+	// Available is allocatable minus used as reconcile last computed it,
+	// kept for kubectl's columns; placement computes it from the two.
+	// +optional
+	Available corev1.ResourceList `json:"available,omitempty"`
+
+	// Latencies are round-trip times measured from probe points in other
+	// regions to the cluster's Fn endpoint; the Latency prioritizer reads
+	// them.
+	// +optional
+	// +listType=map
+	// +listMapKey=region
+	// +kubebuilder:validation:MaxItems=64
+	Latencies []RegionLatency `json:"latencies,omitempty"`
+
+	// PlacedApps is how many FleetApps have replicas on the cluster.
+	// +optional
+	PlacedApps int32 `json:"placedApps,omitempty"`
+
+	// FnEndpoint is the URL of the cluster's Fn API server.
+	// +optional
+	FnEndpoint string `json:"fnEndpoint,omitempty"`
+
+	// Ingress are the addresses the cluster's Fn service answers on; DNS
+	// publishes them.
+	// +optional
+	// +listType=atomic
+	Ingress []IngressAddress `json:"ingress,omitempty"`
+
+	// KubeconfigSecretRef names the Secret holding the cluster's kubeconfig.
+	// +optional
+	KubeconfigSecretRef *SecretKeyRef `json:"kubeconfigSecretRef,omitempty"`
+
+	// IdleSince is when the cluster last lost its last placement.
+	// +optional
+	IdleSince *metav1.Time `json:"idleSince,omitempty"`
+
+	// LastHeartbeatTime is when reconcile last reached the cluster.
+	// +optional
+	LastHeartbeatTime *metav1.Time `json:"lastHeartbeatTime,omitempty"`
+
+	// ObservedGeneration is the spec generation this status reflects.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// RegionLatency is one measured round trip.
+type RegionLatency struct {
+	// Region is where the probe ran from.
+	Region string `json:"region"`
+	// Milliseconds is the measured round-trip time.
+	// +kubebuilder:validation:Minimum=0
+	Milliseconds int32 `json:"milliseconds"`
+}
+
+// IngressAddress is one address of the cluster's Fn service.
+type IngressAddress struct {
+	// IP is an IPv4 or IPv6 address.
+	// +optional
+	IP string `json:"ip,omitempty"`
+	// Hostname is a DNS name (e.g. a cloud load balancer's).
+	// +optional
+	Hostname string `json:"hostname,omitempty"`
+}
+
+// SecretKeyRef points at one key of a Secret in the hub.
+type SecretKeyRef struct {
+	// Namespace of the Secret.
+	Namespace string `json:"namespace"`
+	// Name of the Secret.
+	Name string `json:"name"`
+	// Key inside the Secret; "kubeconfig" when empty.
+	// +optional
+	Key string `json:"key,omitempty"`
+}

@@ -65,11 +65,12 @@ $(ETCD):
 	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server
 
 .PHONY: build
-build: ## build the fnfleet CLI into bin/
+build: ## build the fnfleet CLI and the echo function into bin/
 	$(GO) build -o $(BIN)/fnfleet ./cmd/fnfleet
+	$(GO) build -o $(BIN)/echo ./functions/echo
 
 .PHONY: run
-run: tools build ## bring up a local fleet (hub + 2 members) until Ctrl-C
+run: tools build ## bring up a local fleet (hub, 2 members with Fn, a placed app) until Ctrl-C
 	$(BIN)/fnfleet up
 
 .PHONY: test

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 )
@@ -103,6 +105,10 @@ func benchFleet(n int, seed uint64) []v1alpha1.MemberCluster {
 		out[i] = v1alpha1.MemberCluster{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: fmt.Sprintf("cluster-%05d", i),
+				// The identity the API server gives every object.
+				UID:             types.UID(fmt.Sprintf("6f9d0c52-1b7e-4c1a-9e3f-%012d", i)),
+				ResourceVersion: strconv.Itoa(1000 + i),
+				Generation:      1,
 				Labels: map[string]string{
 					"env":                   env,
 					"team":                  "team-" + strconv.Itoa(rng.IntN(8)),
@@ -175,13 +181,23 @@ const rusageThread = 1
 func BenchmarkDecide(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000} {
 		fleet := benchFleet(n, 1)
-		for _, mode := range []string{"divided", "duplicated", "divided-planner"} {
+		// The same clusters, every object at a new resourceVersion: a
+		// Planner alternating between the two finds none in its snapshots.
+		changed := slices.Clone(fleet)
+		for i := range changed {
+			changed[i].ResourceVersion += "-2"
+		}
+		for _, mode := range []string{"divided", "duplicated", "divided-planner", "divided-planner-changed"} {
 			a := benchApp(mode != "duplicated")
 			decide := Decide
-			if mode == "divided-planner" {
+			if mode == "divided-planner" || mode == "divided-planner-changed" {
 				// The placement function's path: one Planner reused.
 				var p Planner
 				decide = p.Decide
+			}
+			fleets := [][]v1alpha1.MemberCluster{fleet}
+			if mode == "divided-planner-changed" {
+				fleets = append(fleets, changed)
 			}
 			b.Run(fmt.Sprintf("clusters=%d/%s", n, mode), func(b *testing.B) {
 				b.ReportAllocs()
@@ -190,8 +206,10 @@ func BenchmarkDecide(b *testing.B) {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				start := threadCPU(b)
+				round := 0
 				for b.Loop() {
-					d, err := decide(a, fleet, nil, Options{})
+					d, err := decide(a, fleets[round%len(fleets)], nil, Options{})
+					round++
 					if err != nil || len(d.Selected) == 0 {
 						b.Fatalf("decision failed: %v %+v", err, d)
 					}

@@ -100,3 +100,21 @@ func (m *labelMatcher) matches(labels map[string]string) bool {
 	}
 	return true
 }
+
+// equal reports whether m and o have the same requirements in the same
+// order, and so match the same label sets.
+func (m *labelMatcher) equal(o *labelMatcher) bool {
+	return slices.EqualFunc(m.reqs, o.reqs, func(a, b labelReq) bool {
+		return a.key == b.key && a.op == b.op && slices.Equal(a.values, b.values)
+	})
+}
+
+// clone copies m, values included, so that it does not share the app's
+// slices.
+func (m *labelMatcher) clone() labelMatcher {
+	reqs := slices.Clone(m.reqs)
+	for i := range reqs {
+		reqs[i].values = slices.Clone(reqs[i].values)
+	}
+	return labelMatcher{reqs: reqs}
+}

@@ -152,9 +152,11 @@ func (p *Provider) createOnce(ctx context.Context, spec *ClusterSpec) (*Cluster,
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	if err := p.kwokctl(ctx, spec.Name, p.createArgs(conf)...); err != nil {
 		return nil, err
 	}
+	p.log.Debug("kwokctl created the cluster", "cluster", spec.Name, "elapsed", time.Since(start).Round(time.Millisecond))
 	c, err := p.open(spec.Name)
 	if err != nil {
 		return nil, err

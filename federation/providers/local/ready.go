@@ -33,7 +33,11 @@ func (p *Provider) waitReady(ctx context.Context, c *Cluster, spec *ClusterSpec)
 		return fmt.Errorf("client: %w", err)
 	}
 	var last error
+	start := time.Now()
 	poll := func(step string, cond func(ctx context.Context) error) error {
+		defer func() {
+			p.log.Debug("waited", "cluster", c.Name, "for", step, "elapsed", time.Since(start).Round(time.Millisecond))
+		}()
 		err := wait.PollUntilContextCancel(ctx, pollInterval, true, func(ctx context.Context) (bool, error) {
 			// A component that died (a port taken, say) never comes
 			// back by itself: fail now rather than at the timeout.

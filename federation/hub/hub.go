@@ -1,0 +1,162 @@
+// Package hub reads and writes the fnfleet API objects (MemberCluster,
+// FleetApp) in the hub cluster, and installs the API itself.
+//
+// Writes carry the resourceVersion they were read at, so two writers never
+// overwrite each other silently: the loser gets a Conflict and re-reads.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+
+	"github.com/fnfleet/fnfleet/charts"
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+)
+
+// InstallCRDs creates or updates the fnfleet CRDs embedded in this binary
+// and waits until the apiserver serves them.
+func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
+	docs, err := charts.CRDs()
+	if err != nil {
+		return err
+	}
+	client, err := apiextensions.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("install CRDs: %w", err)
+	}
+	crds := client.ApiextensionsV1().CustomResourceDefinitions()
+	for _, doc := range docs {
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := yaml.UnmarshalStrict(doc, &crd); err != nil {
+			return fmt.Errorf("install CRDs: decode: %w", err)
+		}
+		existing, err := crds.Get(ctx, crd.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			_, err = crds.Create(ctx, &crd, metav1.CreateOptions{})
+		case err == nil:
+			crd.ResourceVersion = existing.ResourceVersion
+			_, err = crds.Update(ctx, &crd, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			return fmt.Errorf("install CRD %s: %w", crd.Name, err)
+		}
+		if err := waitEstablished(ctx, client, crd.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func waitEstablished(ctx context.Context, client apiextensions.Interface, name string) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		crd, err := client.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		for _, c := range crd.Status.Conditions {
+			if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+				return true, nil
+			}
+		}
+		last = fmt.Errorf("not Established yet")
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("CRD %s: %w", name, errors.Join(err, last))
+	}
+	return nil
+}
+
+// Client reads and writes fnfleet objects in the hub.
+type Client struct {
+	rest rest.Interface
+}
+
+// New returns a client for the hub that cfg points at.
+func New(cfg *rest.Config) (*Client, error) {
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("hub client: %w", err)
+	}
+	gv := v1alpha1.GroupVersion()
+	c := rest.CopyConfig(cfg)
+	c.GroupVersion = &gv
+	c.APIPath = "/apis"
+	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	if c.UserAgent == "" {
+		c.UserAgent = "fnfleet"
+	}
+	rc, err := rest.RESTClientFor(c)
+	if err != nil {
+		return nil, fmt.Errorf("hub client: %w", err)
+	}
+	return &Client{rest: rc}, nil
+}
+
+const (
+	memberClusters = "memberclusters"
+	fleetApps      = "fleetapps"
+)
+
+// CreateMemberCluster creates mc (its status is ignored by the apiserver;
+// set it with UpdateMemberClusterStatus).
+func (c *Client) CreateMemberCluster(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCluster, error) {
+	out := &v1alpha1.MemberCluster{}
+	if err := c.rest.Post().Resource(memberClusters).Body(mc).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("create MemberCluster %s: %w", mc.Name, err)
+	}
+	return out, nil
+}
+
+// UpdateMemberClusterStatus writes mc's status, failing with a Conflict if
+// the object changed since mc was read.
+func (c *Client) UpdateMemberClusterStatus(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCluster, error) {
+	out := &v1alpha1.MemberCluster{}
+	if err := c.rest.Put().Resource(memberClusters).Name(mc.Name).SubResource("status").Body(mc).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("update MemberCluster %s status: %w", mc.Name, err)
+	}
+	return out, nil
+}
+
+// ListMemberClusters lists every member cluster.
+func (c *Client) ListMemberClusters(ctx context.Context) (*v1alpha1.MemberClusterList, error) {
+	out := &v1alpha1.MemberClusterList{}
+	if err := c.rest.Get().Resource(memberClusters).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("list MemberClusters: %w", err)
+	}
+	return out, nil
+}
+
+// CreateFleetApp creates app in its namespace.
+func (c *Client) CreateFleetApp(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error) {
+	out := &v1alpha1.FleetApp{}
+	if err := c.rest.Post().Namespace(app.Namespace).Resource(fleetApps).Body(app).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("create FleetApp %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	return out, nil
+}
+
+// UpdateFleetAppStatus writes app's status, failing with a Conflict if the
+// object changed since app was read.
+func (c *Client) UpdateFleetAppStatus(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error) {
+	out := &v1alpha1.FleetApp{}
+	if err := c.rest.Put().Namespace(app.Namespace).Resource(fleetApps).Name(app.Name).SubResource("status").Body(app).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("update FleetApp %s/%s status: %w", app.Namespace, app.Name, err)
+	}
+	return out, nil
+}

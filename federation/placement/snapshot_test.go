@@ -1,0 +1,269 @@
+package placement
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+)
+
+// versioned gives clusters the identity the API server would: a UID and a
+// resourceVersion.
+func versioned(fleet []v1alpha1.MemberCluster, rv string) []v1alpha1.MemberCluster {
+	for i := range fleet {
+		fleet[i].UID = types.UID("uid-" + fleet[i].Name)
+		fleet[i].ResourceVersion = rv
+		fleet[i].Generation = 1
+	}
+	return fleet
+}
+
+// samePlacement compares two decisions as the status would show them.
+func samePlacement(t *testing.T, got, want *Decision) {
+	t.Helper()
+	if !reflect.DeepEqual(got.Placements(), want.Placements()) || got.Explanation != want.Explanation ||
+		!slices.Equal(got.Rejected, want.Rejected) || !reflect.DeepEqual(got.Capacity, want.Capacity) {
+		t.Fatalf("Planner and Decide disagree:\n planner %s\n decide  %s", got.Explanation, want.Explanation)
+	}
+}
+
+// A Planner re-reads a cluster whose resourceVersion changed, and only then.
+func TestPlannerSnapshotFollowsResourceVersion(t *testing.T) {
+	var p Planner
+	a := app(4)
+	fleet := versioned([]v1alpha1.MemberCluster{
+		withCost(cluster("a", "eu-1", 8, 8), "1"),
+		withCost(cluster("b", "eu-1", 8, 8), "2"),
+	}, "100")
+	d, err := p.Decide(a, fleet, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(d); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("first decision picked %v, want [a]", got)
+	}
+
+	// The cluster fills up: a new object version, as the API server writes it.
+	fleet[0].Status.Used = resources(64000, 256, 10)
+	fleet[0].ResourceVersion = "101"
+	d, err = p.Decide(a, fleet, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, why := names(d), rejections(d)["a"]; !slices.Equal(got, []string{"b"}) || why != ReasonLacksCPU {
+		t.Fatalf("after a's resourceVersion changed: picked %v, a rejected for %v; want [b] and LacksCPU", got, why)
+	}
+	samePlacement(t, d, mustDecide(t, a, fleet, nil, Options{}))
+
+	// Every field the snapshot holds is re-read with the new version.
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	opts := Options{Now: now, HeartbeatTimeout: time.Minute}
+	changes := []struct {
+		name   string
+		change func(c *v1alpha1.MemberCluster)
+		want   Reason
+	}{
+		{"phase", func(c *v1alpha1.MemberCluster) { c.Status.Phase = v1alpha1.PhaseParked }, ReasonParked},
+		{"health", func(c *v1alpha1.MemberCluster) {
+			c.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ClusterHealthy, Status: metav1.ConditionFalse}}
+		}, ReasonUnhealthy},
+		{"heartbeat", func(c *v1alpha1.MemberCluster) {
+			c.Status.LastHeartbeatTime = &metav1.Time{Time: now.Add(-time.Hour)}
+		}, ReasonStale},
+		{"allocatable", func(c *v1alpha1.MemberCluster) { c.Status.Allocatable = nil }, ReasonNoCapacityData},
+		{"memory", func(c *v1alpha1.MemberCluster) { c.Status.Used = resources(0, 256, 10) }, ReasonLacksMemory},
+		{"pods", func(c *v1alpha1.MemberCluster) { c.Status.Used = resources(0, 0, 500) }, ReasonLacksPods},
+	}
+	for n, tc := range changes {
+		t.Run(tc.name, func(t *testing.T) {
+			fleet := versioned([]v1alpha1.MemberCluster{cluster("a", "eu-1", 8, 8), cluster("b", "eu-1", 8, 8)}, "1")
+			if _, err := p.Decide(a, fleet, nil, opts); err != nil {
+				t.Fatal(err)
+			}
+			tc.change(&fleet[0])
+			fleet[0].ResourceVersion = strconv.Itoa(2 + n)
+			d, err := p.Decide(a, fleet, nil, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if why, ok := rejections(d)["a"]; !ok || why != tc.want {
+				t.Fatalf("a rejected for %v (%v), want %v", why, ok, tc.want)
+			}
+			samePlacement(t, d, mustDecide(t, a, fleet, nil, opts))
+		})
+	}
+
+	// Cost and tier come from the snapshot too.
+	fleet = versioned([]v1alpha1.MemberCluster{
+		withCost(cluster("a", "eu-1", 8, 8), "1"),
+		withCost(cluster("b", "eu-1", 8, 8), "2"),
+	}, "200")
+	if _, err := p.Decide(a, fleet, nil, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	fleet[0] = withTier(withCost(fleet[0], "3"), 2)
+	fleet[0].ResourceVersion = "201"
+	d = mustPlan(t, &p, a, fleet)
+	if got := names(d); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("after a got dearer and a worse tier: picked %v, want [b]", got)
+	}
+	samePlacement(t, d, mustDecide(t, a, fleet, nil, Options{}))
+}
+
+func mustPlan(t *testing.T, p *Planner, a *v1alpha1.FleetApp, fleet []v1alpha1.MemberCluster) *Decision {
+	t.Helper()
+	d, err := p.Decide(a, fleet, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// A different object at the same position (another name or UID, a new
+// generation) is read again, and objects without a resourceVersion are
+// never cached.
+func TestPlannerSnapshotIdentity(t *testing.T) {
+	a := app(4)
+	full := func(c v1alpha1.MemberCluster) v1alpha1.MemberCluster {
+		c.Status.Used = resources(64000, 256, 10)
+		return c
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(c *v1alpha1.MemberCluster)
+	}{
+		{"name", func(c *v1alpha1.MemberCluster) { c.Name = "z" }},
+		{"uid", func(c *v1alpha1.MemberCluster) { c.UID = "other" }},
+		{"generation", func(c *v1alpha1.MemberCluster) { c.Generation = 2 }},
+		{"no resourceVersion", func(c *v1alpha1.MemberCluster) { c.ResourceVersion = "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Planner
+			fleet := versioned([]v1alpha1.MemberCluster{cluster("a", "eu-1", 8, 8), cluster("b", "eu-1", 8, 8)}, "7")
+			mustPlan(t, &p, a, fleet)
+			// Same resourceVersion, other object: the snapshot must not be used.
+			fleet[0] = full(fleet[0])
+			tc.change(&fleet[0])
+			d := mustPlan(t, &p, a, fleet)
+			if why := rejections(d)[fleet[0].Name]; why != ReasonLacksCPU {
+				t.Fatalf("changed cluster rejected for %v, want LacksCPU", why)
+			}
+			samePlacement(t, d, mustDecide(t, a, fleet, nil, Options{}))
+			if tc.name == "no resourceVersion" {
+				// Modified in place without a version: still read afresh.
+				fleet[0].Status.Used = resources(0, 0, 10)
+				if d := mustPlan(t, &p, a, fleet); len(rejections(d)) != 0 {
+					t.Fatalf("in-place change without resourceVersion not seen: %s", d.Explanation)
+				}
+			}
+		})
+	}
+}
+
+// With versioned objects, in any order and after any changes, a Planner
+// decides exactly as Decide.
+func TestPlannerSnapshotMatchesDecide(t *testing.T) {
+	var p Planner
+	fleet := versioned(benchFleet(300, 9), "1")
+	for round := range 6 {
+		switch round {
+		case 2:
+			slices.Reverse(fleet) // other positions
+		case 3:
+			for i := 0; i < len(fleet); i += 7 { // some objects change
+				fleet[i].Status.Used = resources(16000, 64, 10)
+				fleet[i].ResourceVersion = "2"
+			}
+		case 4:
+			fleet = fleet[:150] // fewer clusters
+		case 5:
+			fleet = versioned(benchFleet(400, 10), "3") // more, all new
+		}
+		for _, dividedMode := range []bool{true, false} {
+			for _, demand := range []string{"500m", "2", "500m", "16"} {
+				a := benchApp(dividedMode)
+				a.Spec.Demand.CPU = resource.MustParse(demand)
+				got, err := p.Decide(a, fleet, nil, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				samePlacement(t, got, mustDecide(t, a, fleet, nil, Options{}))
+				// Again with that decision as the previous one: the app's own
+				// replicas count as free room.
+				prev := got.Placements()
+				got, err = p.Decide(a, fleet, prev, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				samePlacement(t, got, mustDecide(t, a, fleet, prev, Options{}))
+			}
+		}
+	}
+}
+
+func TestDivider(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	ns := []int64{0, 1, 2, 99, 100, 101, 1<<31 - 1, 1 << 31, 1<<32 - 2, 1<<32 - 1, 1 << 32, 1<<40 + 3, -1, -100, math.MaxInt64, math.MinInt64}
+	ds := []int64{1, 2, 3, 7, 10, 99, 100, 101, 500, 1000, 1 << 20, 1<<31 - 1, 1 << 31, 1<<32 - 1, 1 << 32, 1<<40 + 1, -1, -7}
+	for range 2000 {
+		ns = append(ns, rng.Int64N(1<<32), rng.Int64N(50001), rng.Int64())
+		ds = append(ds, 1+rng.Int64N(1<<32-1), 1+rng.Int64N(1000))
+	}
+	for _, d := range ds {
+		v := newDivider(d)
+		for _, n := range ns {
+			if got, want := v.div(n), n/d; got != want {
+				t.Fatalf("%d / %d = %d, want %d", n, d, got, want)
+			}
+		}
+	}
+}
+
+// On the property tests' random fleets and apps (every phase, health,
+// taint, residency rule, topology and division), versioned and changing
+// between decisions, one Planner decides exactly as Decide.
+func TestPlannerSnapshotRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	var p Planner
+	opts := Options{Now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), HeartbeatTimeout: time.Minute}
+	for round := range 300 {
+		n := []int{1, 5, 40, 200}[rng.IntN(4)]
+		fleet := versioned(randomFleet(rng, n), "1")
+		for i := range fleet {
+			if rng.IntN(10) == 0 {
+				fleet[i].Status.LastHeartbeatTime = &metav1.Time{Time: opts.Now.Add(-time.Duration(rng.IntN(120)) * time.Second)}
+			}
+		}
+		apps := []*v1alpha1.FleetApp{randomApp(rng), randomApp(rng)}
+		var prev []v1alpha1.ClusterPlacement
+		for step := range 4 {
+			if step > 0 { // some objects change, as the API server writes them
+				for range 1 + n/5 {
+					c := &fleet[rng.IntN(n)]
+					*c = versioned(randomFleet(rng, 1), strconv.Itoa(round*10+step+2))[0]
+					c.Name, c.UID = fleet[0].Name+"-"+strconv.Itoa(step), types.UID("u"+strconv.Itoa(step))
+				}
+			}
+			a := apps[step%2]
+			got, err := p.Decide(a, fleet, prev, opts)
+			want, werr := Decide(a, fleet, prev, opts)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("round %d: Planner error %v, Decide error %v", round, err, werr)
+			}
+			if err != nil {
+				continue
+			}
+			samePlacement(t, got, want)
+			prev = got.Placements()
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -237,7 +238,9 @@ func TestPlannerSnapshotRandom(t *testing.T) {
 	opts := Options{Now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), HeartbeatTimeout: time.Minute}
 	for round := range 300 {
 		n := []int{1, 5, 40, 200}[rng.IntN(4)]
-		fleet := versioned(randomFleet(rng, n), "1")
+		// Like the API server, never the same UID and resourceVersion for
+		// different contents.
+		fleet := versioned(randomFleet(rng, n), "r"+strconv.Itoa(round))
 		for i := range fleet {
 			if rng.IntN(10) == 0 {
 				fleet[i].Status.LastHeartbeatTime = &metav1.Time{Time: opts.Now.Add(-time.Duration(rng.IntN(120)) * time.Second)}
@@ -247,10 +250,19 @@ func TestPlannerSnapshotRandom(t *testing.T) {
 		var prev []v1alpha1.ClusterPlacement
 		for step := range 4 {
 			if step > 0 { // some objects change, as the API server writes them
-				for range 1 + n/5 {
-					c := &fleet[rng.IntN(n)]
-					*c = versioned(randomFleet(rng, 1), strconv.Itoa(round*10+step+2))[0]
-					c.Name, c.UID = fleet[0].Name+"-"+strconv.Itoa(step), types.UID("u"+strconv.Itoa(step))
+				for j := range 1 + n/5 {
+					at := rng.IntN(n)
+					c := &fleet[at]
+					name := c.Name
+					if rng.IntN(2) == 0 { // a new version of the same cluster
+						*c = randomFleet(rng, 1)[0]
+						c.Name, c.UID = name, types.UID("uid-"+name)
+					} else { // another cluster at that position
+						*c = randomFleet(rng, 1)[0]
+						c.Name = fmt.Sprintf("new-%d-%d-%d", round, step, j)
+						c.UID = types.UID(c.Name)
+					}
+					c.ResourceVersion = fmt.Sprintf("r%d-%d-%d", round, step, j)
 				}
 			}
 			a := apps[step%2]
@@ -264,6 +276,46 @@ func TestPlannerSnapshotRandom(t *testing.T) {
 			}
 			samePlacement(t, got, want)
 			prev = got.Placements()
+		}
+	}
+}
+
+// Apps with different selectors, deciding in turn on one Planner, each get
+// their own selector's results; past maxSelectors the memo starts over.
+func TestPlannerSelectorMemo(t *testing.T) {
+	var p Planner
+	fleet := versioned(benchFleet(200, 5), "1")
+	var sels []*metav1.LabelSelector
+	for i := range maxSelectors + 10 { // all different
+		op := metav1.LabelSelectorOpNotIn
+		if i >= 64 {
+			op = metav1.LabelSelectorOpIn
+		}
+		sels = append(sels, &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: "team", Operator: op, Values: []string{"team-" + strconv.Itoa(i%8)}},
+			{Key: "fnfleet.dev/pool", Operator: metav1.LabelSelectorOpIn, Values: []string{"pool-" + strconv.Itoa(i/8%4)}},
+			{Key: "hardware", Operator: metav1.LabelSelectorOpIn, Values: []string{[]string{"x86", "arm"}[i/32%2]}},
+		}})
+	}
+	sels = append(sels,
+		&metav1.LabelSelector{MatchLabels: map[string]string{"env": "prod"}},
+		&metav1.LabelSelector{MatchLabels: map[string]string{"env": "staging"}},
+		&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "team", Operator: metav1.LabelSelectorOpExists}}},
+		&metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "gpu", Operator: metav1.LabelSelectorOpDoesNotExist}}},
+	)
+	for round := range 3 {
+		for i, sel := range sels {
+			if round == 2 && i%5 == 0 {
+				fleet[i].Labels = map[string]string{"env": "prod", "team": "team-1", "hardware": "arm"}
+				fleet[i].ResourceVersion = "2"
+			}
+			a := benchApp(true)
+			a.Spec.Placement.ClusterSelector = sel
+			got, err := p.Decide(a, fleet, nil, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			samePlacement(t, got, mustDecide(t, a, fleet, nil, Options{}))
 		}
 	}
 }

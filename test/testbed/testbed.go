@@ -58,7 +58,7 @@ func Provider(t testing.TB) *local.Provider {
 		Binaries: bins,
 		Workdir:  t.TempDir(),
 		OwnerPID: os.Getpid(),
-		Logger:   slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Logger:   Logger(t),
 	})
 	if err != nil {
 		t.Fatalf("testbed: %v", err)
@@ -69,6 +69,11 @@ func Provider(t testing.TB) *local.Provider {
 		}
 	})
 	return p
+}
+
+// Logger returns a logger writing to the test's output.
+func Logger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
 // Teardown deletes every cluster of p, stops its watchdog and checks that no

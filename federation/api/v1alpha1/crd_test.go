@@ -15,28 +15,23 @@ import (
 	"testing"
 	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
 
-// Paths from this package's directory, where go test runs.
-const (
-	crdDir      = "../../../charts/fnfleet/crds"
-	examplesDir = "../../../examples"
-)
+// examplesDir is relative to this package's directory, where go test runs.
+const examplesDir = "../../../examples"
 
 var (
 	memberClusters = v1alpha1.GroupVersion().WithResource("memberclusters")
@@ -301,45 +296,13 @@ func wantInvalid(t *testing.T, err error, want ...string) {
 	}
 }
 
-// installCRDs creates every CRD of crdDir and waits until each is
+// installCRDs installs the CRDs as the product does (the copies of
+// charts/fnfleet/crds embedded in the binary) and waits until each is
 // Established.
 func installCRDs(ctx context.Context, t *testing.T, cfg *rest.Config) {
 	t.Helper()
-	cs, err := apiextensions.NewForConfig(cfg)
-	if err != nil {
-		t.Fatalf("apiextensions client: %v", err)
-	}
-	files, err := filepath.Glob(filepath.Join(crdDir, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no CRDs in %s (run make generate): %v", crdDir, err)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatalf("read CRD: %v", err)
-		}
-		var crd apiextensionsv1.CustomResourceDefinition
-		if err := yaml.UnmarshalStrict(data, &crd); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		if _, err := cs.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, &crd, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("create CRD %s: %v", crd.Name, err)
-		}
-		err = wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-			got, err := cs.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, fmt.Errorf("get CRD %s: %w", crd.Name, err)
-			}
-			for _, c := range got.Status.Conditions {
-				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			t.Fatalf("CRD %s never Established: %v", crd.Name, err)
-		}
+	if err := hub.InstallCRDs(ctx, cfg); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/fnfleet/fnfleet/fdk/fdktest"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/localfleet"
@@ -33,10 +32,7 @@ func TestLocalFleetServesAPlacedApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	echo := filepath.Join(t.TempDir(), "echo")
-	if out, err := exec.Command("go", "build", "-o", echo, "github.com/fnfleet/fnfleet/functions/echo").CombinedOutput(); err != nil {
-		t.Fatalf("build echo: %v\n%s", err, out)
-	}
+	echo := fdktest.Build(t, "github.com/fnfleet/fnfleet/functions/echo")
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 	workdir := t.TempDir()

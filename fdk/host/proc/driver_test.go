@@ -3,7 +3,6 @@ package proc
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,44 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-func TestCheckSocket(t *testing.T) {
-	dir := t.TempDir()
-	ln, err := net.Listen("unix", filepath.Join(dir, "phonylsnr.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(os.Symlink("phonylsnr.sock", filepath.Join(dir, "relative")))
-	must(os.Symlink("sub/phonylsnr.sock", filepath.Join(dir, "subdir")))
-	must(os.Symlink(filepath.Join(dir, "phonylsnr.sock"), filepath.Join(dir, "absolute")))
-	must(os.WriteFile(filepath.Join(dir, "file"), nil, 0o644))
-
-	for name, wantErr := range map[string]string{
-		"phonylsnr.sock": "",
-		"relative":       "",
-		"subdir":         "must be a file name in the socket directory",
-		"absolute":       "must be a file name in the socket directory",
-		"file":           "listener is not a unix socket",
-	} {
-		err := checkSocket(filepath.Join(dir, name))
-		switch {
-		case wantErr == "" && err != nil:
-			t.Errorf("%s: %v", name, err)
-		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
-			t.Errorf("%s: err = %v, want %q", name, err, wantErr)
-		}
-	}
-}
 
 // buildRawFn builds the contract-breaking test function.
 func buildRawFn(t *testing.T) string {

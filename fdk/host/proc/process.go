@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
 )
 
 // process is one running function process.
@@ -190,7 +192,7 @@ func (proc *process) waitSocket(ctx context.Context, sock string, timeout time.D
 	interval := 500 * time.Microsecond
 	for {
 		if _, err := os.Lstat(sock); err == nil {
-			if err := checkSocket(sock); err != nil {
+			if err := agentsock.Check(sock); err != nil {
 				proc.d.log.Warn("function created an invalid listener", "fn_id", proc.pool.spec.FnID, "err", err)
 				return errInitFailed()
 			}
@@ -209,32 +211,6 @@ func (proc *process) waitSocket(ctx context.Context, sock string, timeout time.D
 		}
 		interval = min(interval*2, 2*time.Millisecond)
 	}
-}
-
-// checkSocket enforces the contract on lsnr.sock: a symlink must point to a
-// name in the same directory, and the target must be a socket.
-func checkSocket(path string) error {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return fmt.Errorf("stat listener: %w", err)
-	}
-	if fi.Mode()&os.ModeSymlink != 0 {
-		target, err := os.Readlink(path)
-		if err != nil {
-			return fmt.Errorf("read listener symlink: %w", err)
-		}
-		if filepath.Dir(target) != "." {
-			return fmt.Errorf("listener symlink target %q must be a file name in the socket directory", target)
-		}
-	}
-	fi, err = os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("stat listener target: %w", err)
-	}
-	if fi.Mode()&os.ModeSocket == 0 {
-		return errors.New("listener is not a unix socket")
-	}
-	return nil
 }
 
 // call sends one request. reusable reports whether the process may serve

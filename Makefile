@@ -34,7 +34,7 @@ K8S_LDFLAGS := -s -w \
 	-X k8s.io/client-go/pkg/version.gitMinor=$(K8S_MINOR)
 
 # progress turns `go build -v` package lines into a line every 100 packages.
-progress = awk '{ n++ } n % 100 == 0 { printf "    ... %d packages compiled\n", n; fflush() } END { printf "    ... %d packages compiled\n", n }'
+progress = awk '{ n++ } n % 100 == 0 { printf "    ... %d packages compiled\n", n; fflush() } END { if (n == 0) print "    ... all packages cached, linking only"; else printf "    ... %d packages compiled\n", n }'
 
 .PHONY: help
 help: ## list the targets

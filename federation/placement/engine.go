@@ -98,6 +98,7 @@ type Planner struct {
 	// The snapshot cache; see snapshot.
 	snaps    []snapshot       // per input position
 	keys     map[string]int32 // interned group keys
+	keyNames []string         // and by number - 1
 	keyGroup []int32          // scratch for run.keyGroup
 	sels     []labelMatcher   // selectors with a memo bit, by bit
 	selEpoch uint64
@@ -267,6 +268,9 @@ func (r *run) consider(pl *Planner, i int32) {
 	var tier int16
 	var group int32
 	if s != nil {
+		if !s.capRead {
+			s.readCapacity(c)
+		}
 		why, fit, balance = r.p.capacity(s, prevReplicas)
 		cost, tier = s.cost, s.tier
 		if why == reasonNone {

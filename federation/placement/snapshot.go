@@ -31,6 +31,7 @@ type snapshot struct {
 
 	phase     snapPhase
 	unhealthy bool
+	capRead   bool // the fields below are read (see readCapacity)
 	hasAlloc  bool // status.allocatable is not empty
 	hasPods   bool // status.allocatable has pods
 	tier      int16
@@ -86,7 +87,16 @@ func (s *snapshot) same(c *v1alpha1.MemberCluster) bool {
 
 // take fills s from c.
 func (pl *Planner) take(s *snapshot, c *v1alpha1.MemberCluster) {
+	// A new version of the cluster the snapshot was taken from keeps the
+	// interned group keys that did not change.
+	same := s.rv != "" && s.name == c.Name && s.uid == c.UID
+	region, zone, provider := s.regionID, s.zoneID, s.providerID
 	*s = snapshot{uid: c.UID, name: c.Name, rv: c.ResourceVersion, gen: c.Generation}
+	if same {
+		s.regionID = pl.keep(region, c.Spec.Region)
+		s.zoneID = pl.keep(zone, c.Spec.Zone)
+		s.providerID = pl.keep(provider, c.Spec.Provider.Name)
+	}
 	switch c.Status.Phase {
 	case v1alpha1.PhaseReady:
 		s.phase = snapReady
@@ -100,6 +110,13 @@ func (pl *Planner) take(s *snapshot, c *v1alpha1.MemberCluster) {
 		s.hb, s.hasHB = hb.Time, true
 	}
 	s.tier = clampTier(c.Spec.Tier)
+}
+
+// readCapacity fills the capacity and cost of s from c, the first time a
+// decision needs them for this object version: a cluster the filters reject
+// earlier never has its resource maps read.
+func (s *snapshot) readCapacity(c *v1alpha1.MemberCluster) {
+	s.capRead = true
 	if c.Spec.CostPerHour != nil {
 		s.cost = c.Spec.CostPerHour.MilliValue()
 	}
@@ -140,7 +157,16 @@ func (pl *Planner) intern(k string) int32 {
 	}
 	id := int32(len(pl.keys) + 1)
 	pl.keys[k] = id
+	pl.keyNames = append(pl.keyNames, k)
 	return id
+}
+
+// keep returns id if it is the interned number of k, else 0.
+func (pl *Planner) keep(id int32, k string) int32 {
+	if id > 0 && int(id) <= len(pl.keyNames) && pl.keyNames[id-1] == k {
+		return id
+	}
+	return 0
 }
 
 // selectorBit returns the memo bit of selector m and the epoch it is valid
@@ -191,7 +217,7 @@ func (r *run) matchMemo(c *v1alpha1.MemberCluster, s *snapshot) bool {
 func (pl *Planner) snapshots(clusters []v1alpha1.MemberCluster) []snapshot {
 	n := len(clusters)
 	if len(pl.keys) > maxKeys {
-		pl.keys = nil
+		pl.keys, pl.keyNames = nil, nil
 		clear(pl.snaps)
 	}
 	if cap(pl.snaps) < n {

@@ -319,3 +319,20 @@ func TestPlannerSelectorMemo(t *testing.T) {
 		}
 	}
 }
+
+// Past maxKeys interned group keys, a Planner starts its tables over and
+// still decides as Decide.
+func TestPlannerKeyTableReset(t *testing.T) {
+	var p Planner
+	fleet := versioned(benchFleet(100, 6), "1")
+	a := benchApp(true)
+	samePlacement(t, mustPlan(t, &p, a, fleet), mustDecide(t, a, fleet, nil, Options{}))
+	for i := len(p.keys); i <= maxKeys; i++ {
+		p.intern("filler-" + strconv.Itoa(i))
+	}
+	samePlacement(t, mustPlan(t, &p, a, fleet), mustDecide(t, a, fleet, nil, Options{}))
+	if len(p.keys) > 100 {
+		t.Fatalf("key table not reset: %d keys", len(p.keys))
+	}
+	samePlacement(t, mustPlan(t, &p, a, fleet), mustDecide(t, a, fleet, nil, Options{}))
+}

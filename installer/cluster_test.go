@@ -27,21 +27,12 @@ import (
 // volume made by hand, as an administrator of such a cluster would.
 const storageClass = "fnfleet-static"
 
-// startClusters starts n clusters one after the other: kwokctl can hand two
-// clusters starting at the same moment the same port (see the local
-// provider), and what these tests measure is installing, not starting.
+// startClusters starts n clusters in parallel.
 func startClusters(t testing.TB, n int) []*local.Cluster {
 	t.Helper()
-	clusters := make([]*local.Cluster, n)
-	for i := range clusters {
-		clusters[i] = testbed.Start(t, local.ClusterSpec{})
-	}
-	return clusters
+	return testbed.StartN(t, make([]local.ClusterSpec, n)...)
 }
 
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
 
 func clientset(t testing.TB, c *local.Cluster) *kubernetes.Clientset {
 	t.Helper()
@@ -112,13 +103,14 @@ func envOf(d *appsv1.Deployment, name string) string {
 
 // TestOnClusters drives the installer against three real clusters: a
 // concurrent install with the default persistent sqlite volume, then on one
-// cluster re-apply, upgrade, refused values, atomic rollback and uninstall;
+// cluster re-apply, upgrade, refused values, drift repair and uninstall, on
+// another an atomic rollback;
 // and checks every API the chart can render against the real apiserver.
 func TestOnClusters(t *testing.T) {
 	clusters := startClusters(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	in := New(testLogger(t))
+	in := New(testbed.Logger(t))
 	values := func() map[string]any {
 		return map[string]any{"persistence": map[string]any{"storageClass": storageClass}}
 	}
@@ -228,22 +220,36 @@ func TestOnClusters(t *testing.T) {
 	})
 
 	t.Run("a failed upgrade is rolled back", func(t *testing.T) {
-		stuck := values()
-		stuck["logLevel"] = "debug"
-		stuck["server"] = map[string]any{"nodeSelector": map[string]any{"fnfleet.dev/no-such-node": "true"}}
-		_, err := in.Apply(ctx, target, Release{Values: stuck, Timeout: 45 * time.Second})
+		// A release without a volume rolls with maxUnavailable 0: the stuck
+		// upgrade never takes the running pod away, so the rollback is quick.
+		// (With the sqlite volume the Recreate strategy would make the
+		// rollback wait for a new pod, whose start on a loaded kwok cluster
+		// can take longer than any reasonable test timeout.)
+		c := clusters[1]
+		cs := clientset(t, c)
+		target := Target{RESTConfig: c.RESTConfig}
+		base := map[string]any{"persistence": map[string]any{"enabled": false}}
+		rel := Release{Name: "rb", Namespace: "rb", Values: base, Timeout: 3 * time.Minute}
+		if _, err := in.Apply(ctx, target, rel); err != nil {
+			t.Fatal(err)
+		}
+		stuck := rel
+		stuck.Values = map[string]any{"persistence": map[string]any{"enabled": false},
+			"server": map[string]any{"nodeSelector": map[string]any{"fnfleet.dev/no-such-node": "true"}}}
+		stuck.Timeout = 20 * time.Second
+		_, err := in.Apply(ctx, target, stuck)
 		if err == nil || !strings.Contains(err.Error(), "rolled back") {
 			t.Fatalf("upgrade to an unschedulable pod: %v, want an error saying it was rolled back", err)
 		}
-		res, err := in.Apply(ctx, target, Release{Values: upgraded})
+		res, err := in.Apply(ctx, target, rel)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Revision 3 failed, revision 4 is the rollback to revision 2's chart and values.
-		if res.Outcome != Unchanged || res.Revision != 4 {
-			t.Errorf("after rollback: %+v, want the revision 2 values deployed as revision 4", res)
+		// Revision 2 failed; revision 3 is the rollback to revision 1's chart and values.
+		if res.Outcome != Unchanged || res.Revision != 3 {
+			t.Errorf("after rollback: %+v, want the revision 1 values deployed as revision 3", res)
 		}
-		d := deployment(ctx, t, cs, "fn", "fn")
+		d := deployment(ctx, t, cs, "rb", "rb-fn")
 		if len(d.Spec.Template.Spec.NodeSelector) != 0 || !available(d) {
 			t.Errorf("deployment after rollback: nodeSelector %v, available %v", d.Spec.Template.Spec.NodeSelector, available(d))
 		}
@@ -257,8 +263,8 @@ func TestOnClusters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Outcome != Upgraded || res.Revision != 5 {
-			t.Errorf("result %+v, want upgraded revision 5", res)
+		if res.Outcome != Upgraded || res.Revision != 3 {
+			t.Errorf("result %+v, want upgraded revision 3", res)
 		}
 		if _, err := cs.CoreV1().Services("fn").Get(ctx, "fn", metav1.GetOptions{}); err != nil {
 			t.Errorf("service not recreated: %v", err)

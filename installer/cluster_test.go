@@ -33,7 +33,6 @@ func startClusters(t testing.TB, n int) []*local.Cluster {
 	return testbed.StartN(t, make([]local.ClusterSpec, n)...)
 }
 
-
 func clientset(t testing.TB, c *local.Cluster) *kubernetes.Clientset {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(c.RESTConfig)

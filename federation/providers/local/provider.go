@@ -369,10 +369,11 @@ func (p *Provider) env() []string {
 		"KWOK_WORKDIR="+p.cfg.Workdir,
 		"KWOK_KUBECTL_BINARY="+p.cfg.Binaries.Kubectl,
 		"PATH="+filepath.Dir(p.cfg.Binaries.Kubectl)+string(os.PathListSeparator)+os.Getenv("PATH"),
-		// The components inherit this. kwok's client asks for watch-list
-		// streams, which the apiserver refuses on Debian's etcd 3.4; the
-		// fallback works but only after a backoff that left nodes NotReady
-		// for minutes.
+		// The components inherit this. Clients ask for watch-list streams,
+		// which the apiserver refuses on Debian's etcd 3.4 (no
+		// RequestWatchProgress); this turns them off in controller-manager
+		// and scheduler. kwok v0.8.0 ignores it: its informers keep falling
+		// back to list+watch, which is why kwok reacts to pods with delays.
 		"KUBE_FEATURE_WatchListClient=false",
 	)
 	return env

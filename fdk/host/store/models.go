@@ -189,8 +189,15 @@ type Trigger struct {
 // TriggerTypeHTTP is the only trigger type the Fn server supports.
 const TriggerTypeHTTP = "http"
 
-// The app shapes the Fn server accepts.
-var appShapes = map[string]bool{"": true, "GENERIC_X86": true, "GENERIC_ARM": true, "GENERIC_X86_ARM": true}
+// validShape reports whether s is an app shape the Fn server accepts (""
+// means the default).
+func validShape(s string) bool {
+	switch s {
+	case "", "GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM":
+		return true
+	}
+	return false
+}
 
 // validName is the app and trigger name rule: letters, digits, '_' and '-'.
 func validName(name string) bool {
@@ -227,7 +234,7 @@ func (a *App) validate() error {
 			return Errorf(400, "invalid syslog url: %q %v", *a.SyslogURL, err)
 		}
 	}
-	if !appShapes[a.Shape] {
+	if !validShape(a.Shape) {
 		return ErrAppsInvalidShape
 	}
 	return nil

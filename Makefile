@@ -7,7 +7,9 @@ SHELL := /bin/bash
 
 GO      ?= go
 BIN     := $(CURDIR)/bin
-GOTEST  ?= $(GO) test -race -timeout 40m
+# -count=1: the tests drive real clusters and processes; a cached pass would
+# say nothing about this machine.
+GOTEST  ?= $(GO) test -race -count=1 -timeout 40m
 # The test bed and `fnfleet up` find the cluster binaries here.
 export FNFLEET_BIN := $(BIN)
 

@@ -357,17 +357,25 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 				return fmt.Errorf("delete app %s: %w", id, err)
 			}
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM apps WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete app %s: %w", id, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("delete app %s: %w", id, err)
-		} else if n == 0 {
-			return ErrAppsNotFound
-		}
-		return nil
+		return deleteByID(ctx, tx, "apps", id, ErrAppsNotFound)
 	})
+}
+
+// deleteByID deletes the row of table with id, answering notFound when
+// there is none. table is one of ours, never user input.
+func deleteByID(ctx context.Context, tx *sql.Tx, table, id string, notFound error) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("delete from %s %s: %w", table, id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("delete from %s %s: %w", table, id, err)
+	}
+	if n == 0 {
+		return notFound
+	}
+	return nil
 }
 
 // AppFilter selects apps to list.
@@ -549,16 +557,7 @@ func (s *Store) DeleteFn(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM triggers WHERE fn_id = ?`, id); err != nil {
 			return fmt.Errorf("delete fn %s: %w", id, err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM fns WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete fn %s: %w", id, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("delete fn %s: %w", id, err)
-		} else if n == 0 {
-			return ErrFnsNotFound
-		}
-		return nil
+		return deleteByID(ctx, tx, "fns", id, ErrFnsNotFound)
 	})
 }
 
@@ -768,16 +767,7 @@ func (s *Store) UpdateTrigger(ctx context.Context, patch *Trigger) (*Trigger, er
 // DeleteTrigger removes a trigger.
 func (s *Store) DeleteTrigger(ctx context.Context, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM triggers WHERE id = ?`, id)
-		if err != nil {
-			return fmt.Errorf("delete trigger %s: %w", id, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("delete trigger %s: %w", id, err)
-		} else if n == 0 {
-			return ErrTriggerNotFound
-		}
-		return nil
+		return deleteByID(ctx, tx, "triggers", id, ErrTriggerNotFound)
 	})
 }
 

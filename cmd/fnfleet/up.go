@@ -137,10 +137,8 @@ func printFleet(w io.Writer, f *localfleet.Fleet, app *v1alpha1.FleetApp, kubect
 		kubectl, f.Members[0].Cluster.KubeconfigPath, f.Members[0].Install.Namespace)
 	fmt.Fprintf(w, "\nCall the app where it was placed:\n\n")
 	for _, p := range app.Status.Placement {
-		for _, m := range f.Members {
-			if m.Spec.Name == p.Cluster {
-				fmt.Fprintf(w, "  curl -d 'hello %s' %s/t/%s/echo\n", m.Spec.Region, m.FnURL, app.Spec.App.Name)
-			}
+		if m := f.Member(p.Cluster); m != nil {
+			fmt.Fprintf(w, "  curl -d 'hello %s' %s/t/%s/echo\n", m.Spec.Region, m.FnURL, app.Spec.App.Name)
 		}
 	}
 	fmt.Fprintf(w, "\nPress Ctrl-C to tear everything down.\n")

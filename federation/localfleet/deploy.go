@@ -48,7 +48,7 @@ func (f *Fleet) Deploy(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.F
 
 	var deployErr error
 	for _, p := range st.Placement {
-		m := f.member(p.Cluster)
+		m := f.Member(p.Cluster)
 		if m == nil {
 			deployErr = fmt.Errorf("placed on %s, which is not a member of this fleet", p.Cluster)
 			break
@@ -74,7 +74,8 @@ func (f *Fleet) Deploy(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.F
 	return updated, nil
 }
 
-func (f *Fleet) member(name string) *Member {
+// Member returns the member called name, or nil.
+func (f *Fleet) Member(name string) *Member {
 	for _, m := range f.Members {
 		if m.Spec.Name == name {
 			return m

@@ -91,6 +91,20 @@ func rss(pid int) int64 {
 	return 0
 }
 
+// stopProcesses waits up to grace for the processes under dir to exit, then
+// kills the rest.
+func stopProcesses(dir string, grace time.Duration) error {
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		procs, err := ProcessesUnder(dir)
+		if err != nil || len(procs) == 0 {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return killProcesses(dir)
+}
+
 // killProcesses kills whatever still runs under dir and waits for it to go.
 func killProcesses(dir string) error {
 	procs, err := ProcessesUnder(dir)

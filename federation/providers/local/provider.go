@@ -226,8 +226,17 @@ func (p *Provider) Stop(ctx context.Context, name string) error {
 	if err := p.kwokctl(ctx, name, "stop", "cluster"); err != nil {
 		return fmt.Errorf("stop cluster %q: %w", name, err)
 	}
+	// kwokctl signals the components and returns without waiting for them
+	// to exit: a parked cluster must run nothing, so wait, and kill what
+	// outlives the grace period.
+	if err := stopProcesses(p.clusterDir(name), stopGrace); err != nil {
+		return fmt.Errorf("stop cluster %q: %w", name, err)
+	}
 	return nil
 }
+
+// stopGrace is how long stopped components may take to exit by themselves.
+const stopGrace = 15 * time.Second
 
 // Start brings a stopped cluster back and waits until it serves again.
 // Starting a running cluster only waits for it.

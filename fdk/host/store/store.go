@@ -197,6 +197,34 @@ func nextCursor(n, perPage int, lastName string) string {
 	return ""
 }
 
+// listPage finishes a list query (q selects the rows after the cursor) with
+// name order and the page size, scans the page and returns it with the
+// cursor of the next page.
+func listPage[T any](ctx context.Context, db *sql.DB, what, q string, args []any, perPage int, scan func(rowScanner) (T, error), name func(T) string) ([]T, string, error) {
+	q += ` ORDER BY name LIMIT ?`
+	rows, err := db.QueryContext(ctx, q, append(args, perPage)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", what, err)
+	}
+	defer rows.Close()
+	items := []T{}
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list %s: %w", what, err)
+		}
+		items = append(items, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", what, err)
+	}
+	last := ""
+	if len(items) > 0 {
+		last = name(items[len(items)-1])
+	}
+	return items, nextCursor(len(items), perPage, last), nil
+}
+
 type rowScanner interface{ Scan(dest ...any) error }
 
 // ---- apps ----
@@ -396,29 +424,7 @@ func (s *Store) ListApps(ctx context.Context, f AppFilter) ([]*App, string, erro
 		q += ` AND name = ?`
 		args = append(args, f.Name)
 	}
-	q += ` ORDER BY name LIMIT ?`
-	args = append(args, perPage)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list apps: %w", err)
-	}
-	defer rows.Close()
-	items := []*App{}
-	for rows.Next() {
-		a, err := scanApp(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list apps: %w", err)
-		}
-		items = append(items, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list apps: %w", err)
-	}
-	last := ""
-	if len(items) > 0 {
-		last = items[len(items)-1].Name
-	}
-	return items, nextCursor(len(items), perPage, last), nil
+	return listPage(ctx, s.db, "apps", q, args, perPage, scanApp, func(x *App) string { return x.Name })
 }
 
 // ---- fns ----
@@ -583,29 +589,7 @@ func (s *Store) ListFns(ctx context.Context, f FnFilter) ([]*Fn, string, error) 
 		q += ` AND name = ?`
 		args = append(args, f.Name)
 	}
-	q += ` ORDER BY name LIMIT ?`
-	args = append(args, perPage)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list fns: %w", err)
-	}
-	defer rows.Close()
-	items := []*Fn{}
-	for rows.Next() {
-		fn, err := scanFn(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list fns: %w", err)
-		}
-		items = append(items, fn)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list fns: %w", err)
-	}
-	last := ""
-	if len(items) > 0 {
-		last = items[len(items)-1].Name
-	}
-	return items, nextCursor(len(items), perPage, last), nil
+	return listPage(ctx, s.db, "fns", q, args, perPage, scanFn, func(x *Fn) string { return x.Name })
 }
 
 // ---- triggers ----
@@ -798,27 +782,5 @@ func (s *Store) ListTriggers(ctx context.Context, f TriggerFilter) ([]*Trigger, 
 		q += ` AND name = ?`
 		args = append(args, f.Name)
 	}
-	q += ` ORDER BY name LIMIT ?`
-	args = append(args, perPage)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list triggers: %w", err)
-	}
-	defer rows.Close()
-	items := []*Trigger{}
-	for rows.Next() {
-		t, err := scanTrigger(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list triggers: %w", err)
-		}
-		items = append(items, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list triggers: %w", err)
-	}
-	last := ""
-	if len(items) > 0 {
-		last = items[len(items)-1].Name
-	}
-	return items, nextCursor(len(items), perPage, last), nil
+	return listPage(ctx, s.db, "triggers", q, args, perPage, scanTrigger, func(x *Trigger) string { return x.Name })
 }

@@ -388,12 +388,14 @@ func (b *lockedBuffer) String() string {
 }
 
 // Build compiles the main package pkg (an import path or a directory) into
-// the test's temporary directory and returns the binary's path.
+// the test's temporary directory and returns the binary's path. It builds
+// as a function's image does (see functions/echo/Dockerfile): static, with
+// no cgo, symbols stripped, so that tests and benchmarks run what Fn runs.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Env = os.Environ()
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("fdktest: go build %s: %v\n%s", pkg, err, b)
 	}

@@ -240,6 +240,9 @@ func TestOnClusters(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "rolled back") {
 			t.Fatalf("upgrade to an unschedulable pod: %v, want an error saying it was rolled back", err)
 		}
+		if want := "waiting for Deployment rb/rb-fn to be ready: timed out after 20s"; !strings.Contains(err.Error(), want) {
+			t.Errorf("upgrade error %q does not say %q", err, want)
+		}
 		res, err := in.Apply(ctx, target, rel)
 		if err != nil {
 			t.Fatal(err)

@@ -136,7 +136,7 @@ func (in *Installer) Apply(ctx context.Context, target Target, rel Release) (Res
 	if err != nil {
 		return Result{}, err
 	}
-	cfg, err := in.configure(target, rel.Namespace, log)
+	cfg, err := in.configure(ctx, target, rel.Namespace, log)
 	if err != nil {
 		return Result{}, err
 	}
@@ -299,7 +299,7 @@ func (in *Installer) Uninstall(ctx context.Context, target Target, rel Release) 
 		return Result{}, err
 	}
 	log := in.log.With("release", rel.Name, "namespace", rel.Namespace)
-	cfg, err := in.configure(target, rel.Namespace, log)
+	cfg, err := in.configure(ctx, target, rel.Namespace, log)
 	if err != nil {
 		return Result{}, err
 	}
@@ -339,9 +339,9 @@ func (in *Installer) Uninstall(ctx context.Context, target Target, rel Release) 
 }
 
 // configure builds a Helm action configuration for one call: clients for the
-// target, the Secret storage driver in the release namespace, Helm's log
-// routed to slog.
-func (in *Installer) configure(target Target, namespace string, log *slog.Logger) (*action.Configuration, error) {
+// target (whose waits end with ctx), the Secret storage driver in the
+// release namespace, Helm's log routed to slog.
+func (in *Installer) configure(ctx context.Context, target Target, namespace string, log *slog.Logger) (*action.Configuration, error) {
 	rc, err := target.restConfig()
 	if err != nil {
 		return nil, err
@@ -351,9 +351,12 @@ func (in *Installer) configure(target Target, namespace string, log *slog.Logger
 	if err := cfg.Init(getter, namespace, "secret", helmLog(log)); err != nil {
 		return nil, fmt.Errorf("set up Helm for namespace %s: %w", namespace, err)
 	}
-	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
-		kc.Namespace = namespace
+	kc, ok := cfg.KubeClient.(*kube.Client)
+	if !ok {
+		return nil, fmt.Errorf("set up Helm for namespace %s: unexpected Kubernetes client %T", namespace, cfg.KubeClient)
 	}
+	kc.Namespace = namespace
+	cfg.KubeClient = &waitingClient{Client: kc, ctx: ctx, log: log}
 	return cfg, nil
 }
 

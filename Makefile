@@ -19,9 +19,10 @@ K8S_VERSION  := v1.37.2
 KWOK_VERSION := v0.8.0
 K8S_MINOR    := 37
 K8S_BUILT    := 2026-11-12T00:00:00Z
+# etcd's is read from its go.mod, so that `bin/etcd --version` follows the pin.
+ETCD_VERSION := $(shell awk '$$1 == "go.etcd.io/etcd/server/v3" { print $$2 }' tools/etcd/go.mod)
 K8S_BINS  := $(addprefix $(BIN)/,kube-apiserver kube-controller-manager kube-scheduler kubectl)
 KWOK_BINS := $(addprefix $(BIN)/,kwok kwokctl)
-ETCD      := /usr/bin/etcd
 
 # Without these the servers report v0.0.0-master, which Helm and kubectl
 # cannot parse.
@@ -34,6 +35,9 @@ K8S_LDFLAGS := -s -w \
 	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) \
 	-X k8s.io/client-go/pkg/version.gitMajor=1 \
 	-X k8s.io/client-go/pkg/version.gitMinor=$(K8S_MINOR)
+# etcd's version number is in its source; its Git SHA is left to the build,
+# and a module download has none, so the tag stands in for it.
+ETCD_LDFLAGS := -s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$(ETCD_VERSION)
 
 # progress turns `go build -v` package lines into a line every 100 packages.
 progress = awk '{ n++ } n % 100 == 0 { printf "    ... %d packages compiled\n", n; fflush() } END { if (n == 0) print "    ... all packages cached, linking only"; else printf "    ... %d packages compiled\n", n }'
@@ -43,7 +47,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
 
 .PHONY: tools
-tools: $(K8S_BINS) $(KWOK_BINS) $(ETCD) ## build the Kubernetes and kwok binaries, install etcd (first time: ~15 min)
+tools: $(K8S_BINS) $(KWOK_BINS) $(BIN)/etcd ## build the Kubernetes, kwok and etcd binaries (first time: ~15 min)
 
 $(K8S_BINS) &: tools/kubernetes/go.mod tools/kubernetes/go.sum
 	@echo "==> building Kubernetes $(K8S_VERSION) (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) into bin/"
@@ -61,10 +65,13 @@ $(KWOK_BINS) &: tools/kwok/go.mod tools/kwok/go.sum
 	cd tools/kwok && $(GO) build -v -trimpath -o $(BIN)/ sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl 2>&1 | $(progress)
 	@touch $(KWOK_BINS)
 
-$(ETCD):
-	@echo "==> installing etcd from Debian's etcd-server package (needs root)"
-	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
-	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server
+# etcd's main package is the root of its server module.
+$(BIN)/etcd: tools/etcd/go.mod tools/etcd/go.sum
+	@echo "==> building etcd $(ETCD_VERSION) into bin/"
+	@mkdir -p $(BIN)
+	cd tools/etcd && $(GO) build -v -trimpath -ldflags '$(ETCD_LDFLAGS)' -o $(BIN)/etcd go.etcd.io/etcd/server/v3 2>&1 | $(progress)
+	@touch $(BIN)/etcd
+	@$(BIN)/etcd --version
 
 .PHONY: build
 build: ## build the fnfleet CLI and the echo function into bin/

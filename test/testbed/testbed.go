@@ -4,8 +4,8 @@
 // gets them torn down when it ends, whatever way it ends: through t.Cleanup
 // normally, and through the provider's watchdog if the test binary dies.
 //
-// The binaries come from `make tools` (bin/ at the module root, or
-// $FNFLEET_BIN) and etcd from Debian's etcd-server package.
+// The binaries, etcd included, come from `make tools` (bin/ at the module
+// root, or $FNFLEET_BIN).
 package testbed
 
 import (

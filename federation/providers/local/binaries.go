@@ -8,8 +8,8 @@ import (
 )
 
 // Binaries are the executables a local cluster is made of. All are real
-// upstream programs: the Kubernetes components and kwok are built from their
-// Go modules by `make tools`; etcd comes from Debian's etcd-server package.
+// upstream programs, built from their Go modules by `make tools`: the
+// Kubernetes components, kwok and etcd.
 type Binaries struct {
 	Kwokctl               string
 	KwokController        string
@@ -20,11 +20,8 @@ type Binaries struct {
 	Etcd                  string
 }
 
-// DefaultEtcd is where Debian's etcd-server package installs etcd.
-const DefaultEtcd = "/usr/bin/etcd"
-
 // FindBinaries returns the binaries in dir (as built by `make tools`), with
-// etcd from $FNFLEET_ETCD or Debian's path. It fails, naming every missing
+// etcd from $FNFLEET_ETCD when that is set. It fails, naming every missing
 // file and the command that builds it, if anything is absent.
 func FindBinaries(dir string) (Binaries, error) {
 	abs, err := filepath.Abs(dir)
@@ -33,7 +30,7 @@ func FindBinaries(dir string) (Binaries, error) {
 	}
 	etcd := os.Getenv("FNFLEET_ETCD")
 	if etcd == "" {
-		etcd = DefaultEtcd
+		etcd = filepath.Join(abs, "etcd")
 	}
 	b := Binaries{
 		Kwokctl:               filepath.Join(abs, "kwokctl"),
@@ -49,13 +46,10 @@ func FindBinaries(dir string) (Binaries, error) {
 
 func (b Binaries) check() error {
 	var errs []error
-	for _, p := range []string{b.Kwokctl, b.KwokController, b.KubeApiserver, b.KubeControllerManager, b.KubeScheduler, b.Kubectl} {
+	for _, p := range []string{b.Kwokctl, b.KwokController, b.KubeApiserver, b.KubeControllerManager, b.KubeScheduler, b.Kubectl, b.Etcd} {
 		if err := executable(p); err != nil {
 			errs = append(errs, fmt.Errorf("%w (run `make tools` to build it)", err))
 		}
-	}
-	if err := executable(b.Etcd); err != nil {
-		errs = append(errs, fmt.Errorf("%w (install Debian's etcd-server: `apt-get install -y etcd-server`, or set FNFLEET_ETCD)", err))
 	}
 	return errors.Join(errs...)
 }

@@ -369,21 +369,19 @@ func (p *Provider) kwokctl(ctx context.Context, name string, args ...string) err
 	return nil
 }
 
-// env is kwokctl's environment: its work directory, our kubectl first on
-// PATH (kwokctl shells out to kubectl to probe the apiserver), and client
-// feature gates for the components.
+// env is kwokctl's environment, which the components inherit: its work
+// directory, and our kubectl first on PATH (kwokctl shells out to kubectl to
+// probe the apiserver). It sets no feature gates: the components' informers
+// ask for watch-list streams, which the apiserver serves on the etcd that
+// `make tools` builds. With an $FNFLEET_ETCD older than 3.4.31 (or 3.5.0 to
+// 3.5.12) the apiserver refuses them for want of RequestWatchProgress, and
+// kwok then sees pods only when its informers relist, tens of seconds late.
 func (p *Provider) env() []string {
 	env := os.Environ()
 	env = append(env,
 		"KWOK_WORKDIR="+p.cfg.Workdir,
 		"KWOK_KUBECTL_BINARY="+p.cfg.Binaries.Kubectl,
 		"PATH="+filepath.Dir(p.cfg.Binaries.Kubectl)+string(os.PathListSeparator)+os.Getenv("PATH"),
-		// The components inherit this. Clients ask for watch-list streams,
-		// which the apiserver refuses on Debian's etcd 3.4 (no
-		// RequestWatchProgress); this turns them off in controller-manager
-		// and scheduler. kwok v0.8.0 ignores it: its informers keep falling
-		// back to list+watch, which is why kwok reacts to pods with delays.
-		"KUBE_FEATURE_WatchListClient=false",
 	)
 	return env
 }

@@ -19,7 +19,7 @@ K8S_VERSION  := v1.37.2
 KWOK_VERSION := v0.8.0
 K8S_MINOR    := 37
 K8S_BUILT    := 2026-11-12T00:00:00Z
-# etcd's is read from its go.mod, so that `bin/etcd --version` follows the pin.
+# etcd's version is read from its pin in tools/etcd/go.mod.
 ETCD_VERSION := $(shell awk '$$1 == "go.etcd.io/etcd/server/v3" { print $$2 }' tools/etcd/go.mod)
 K8S_BINS  := $(addprefix $(BIN)/,kube-apiserver kube-controller-manager kube-scheduler kubectl)
 KWOK_BINS := $(addprefix $(BIN)/,kwok kwokctl)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
 )
 
 // maxSocketPath is the longest path a unix socket address can hold on
@@ -19,7 +21,7 @@ type runConfig struct {
 // socketPaths are the two names of the handshake: the agent waits for
 // link, which must be a relative symlink to phony, the real socket.
 type socketPaths struct {
-	dir, link, phony string
+	link, phony string
 }
 
 func parseEnv(env []string) (runConfig, error) {
@@ -47,12 +49,7 @@ func parseEnv(env []string) (runConfig, error) {
 		return cfg, fmt.Errorf("fdk: FN_FORMAT=%q is not supported: this FDK speaks only http-stream (set format http-stream or leave FN_FORMAT unset)", format)
 	}
 	path = filepath.Clean(path)
-	dir, base := filepath.Split(path)
-	cfg.socket = socketPaths{
-		dir:   filepath.Clean(dir),
-		link:  path,
-		phony: filepath.Join(dir, "phony"+base),
-	}
+	cfg.socket = socketPaths{link: path, phony: agentsock.PhonyPath(path)}
 	for _, p := range []string{cfg.socket.link, cfg.socket.phony} {
 		if len(p) > maxSocketPath {
 			return cfg, fmt.Errorf("fdk: socket path %q is %d bytes, but a unix socket path holds at most %d: use a shorter FN_LISTENER directory", p, len(p), maxSocketPath)

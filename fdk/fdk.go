@@ -3,12 +3,15 @@ package fdk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
 )
 
 // Version is this FDK's version, sent in the Fn-Fdk-Version header.
@@ -85,9 +88,9 @@ func Serve(ctx context.Context, h Handler, opts Options) error {
 	if shutdownTimeout <= 0 {
 		shutdownTimeout = 10 * time.Second
 	}
-	lis, err := listen(cfg.socket)
+	lis, err := agentsock.Listen(cfg.socket.link)
 	if err != nil {
-		return err
+		return fmt.Errorf("fdk: %w", err)
 	}
 	srv := newServer(h, &cfg.fn, logger)
 	return srv.run(ctx, lis, cfg.socket, shutdownTimeout)

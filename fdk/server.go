@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
 )
 
 // server answers the Fn agent's calls on the socket.
@@ -89,7 +91,10 @@ func (s *server) run(ctx context.Context, lis *net.UnixListener, paths socketPat
 	// Shutdown closes the queue only if its Serve had started; make sure a
 	// late deadline cannot block on it.
 	_ = s.rescued.Close()
-	return errors.Join(serveErr, removeSocket(paths))
+	if err := agentsock.Remove(paths.link); err != nil {
+		serveErr = errors.Join(serveErr, fmt.Errorf("fdk: %w", err))
+	}
+	return serveErr
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

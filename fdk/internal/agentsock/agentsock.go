@@ -1,7 +1,9 @@
-// Package agentsock holds the Fn agent's rule for a function's listener,
-// shared by everything in fnfleet that plays the agent (fdktest, the process
-// host): lsnr.sock is a socket, or a symlink to a socket whose target is a
-// bare name in the same directory.
+// Package agentsock holds both sides of the Fn socket handshake. Listen and
+// Remove are the function's side, used by the FDK and by the benchmark
+// baselines that stand in for it. Check is the agent's rule, used by
+// everything in fnfleet that plays the agent (fdktest, the process host):
+// lsnr.sock is a socket, or a symlink to a socket whose target is a bare
+// name in the same directory.
 package agentsock
 
 import (

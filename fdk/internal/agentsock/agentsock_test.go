@@ -47,3 +47,45 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestListenAndRemove(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "lsnr.sock")
+	// Stale files from an earlier process: a dangling link and a plain file
+	// where the socket goes.
+	if err := os.Symlink("gone", link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(agentsock.PhonyPath(link), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lis, err := agentsock.Listen(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	if err := agentsock.Check(link); err != nil {
+		t.Errorf("the agent would reject the listener: %v", err)
+	}
+	if target, err := os.Readlink(link); err != nil || target != "phonylsnr.sock" {
+		t.Errorf("lsnr.sock -> %q (%v), want the relative name phonylsnr.sock", target, err)
+	}
+	if fi, err := os.Stat(agentsock.PhonyPath(link)); err != nil || fi.Mode().Perm() != 0o666 {
+		t.Errorf("socket mode %v (%v), want 0666", fi.Mode().Perm(), err)
+	}
+	for range 2 { // the second Remove finds nothing, which is fine
+		if err := agentsock.Remove(link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
+func TestListenInMissingDirectory(t *testing.T) {
+	_, err := agentsock.Listen(filepath.Join(t.TempDir(), "nope", "lsnr.sock"))
+	if err == nil || !strings.Contains(err.Error(), "does the directory") {
+		t.Fatalf("err = %v, want one asking whether the directory exists", err)
+	}
+}

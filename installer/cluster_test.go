@@ -372,42 +372,42 @@ func testServedAPIs(t *testing.T, c *local.Cluster) {
 }
 
 // BenchmarkInstall measures Apply from nothing to a ready release: on one
-// cluster, and on five clusters at once. Clusters start before the timer;
-// each iteration's release is uninstalled with the timer stopped.
-// Persistence is off so that the figure is the installer's and the
-// workload's, not a volume binder's.
+// cluster, and on five clusters at once. Each sub-benchmark starts its own
+// clusters before the timer, so either can be run alone
+// (-bench 'Install/clusters=1'); each iteration's release is uninstalled
+// with the timer stopped. Persistence is off so that the figure is the
+// installer's and the workload's, not a volume binder's.
 func BenchmarkInstall(b *testing.B) {
-	clusters := startClusters(b, 5)
 	ctx := context.Background()
 	in := New(slog.New(slog.DiscardHandler))
 	rel := Release{Values: map[string]any{"persistence": map[string]any{"enabled": false}}, Timeout: 2 * time.Minute}
-
-	run := func(b *testing.B, cs []*local.Cluster) {
-		for range b.N {
-			errs := make([]error, len(cs))
-			var wg sync.WaitGroup
-			b.StartTimer()
-			for i, c := range cs {
-				wg.Go(func() {
-					res, err := in.Apply(ctx, Target{RESTConfig: c.RESTConfig}, rel)
-					if err == nil && res.Outcome != Installed {
-						err = fmt.Errorf("outcome %s, want installed", res.Outcome)
+	for _, n := range []int{1, 5} {
+		b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) {
+			cs := startClusters(b, n) // once: b.Loop runs this function once
+			for b.Loop() {
+				errs := make([]error, len(cs))
+				var wg sync.WaitGroup
+				for i, c := range cs {
+					wg.Go(func() {
+						res, err := in.Apply(ctx, Target{RESTConfig: c.RESTConfig}, rel)
+						if err == nil && res.Outcome != Installed {
+							err = fmt.Errorf("outcome %s, want installed", res.Outcome)
+						}
+						errs[i] = err
+					})
+				}
+				wg.Wait()
+				b.StopTimer()
+				for i, c := range cs {
+					if errs[i] != nil {
+						b.Fatalf("install on %s: %v", c.Name, errs[i])
 					}
-					errs[i] = err
-				})
-			}
-			wg.Wait()
-			b.StopTimer()
-			for i, c := range cs {
-				if errs[i] != nil {
-					b.Fatalf("install on %s: %v", c.Name, errs[i])
+					if _, err := in.Uninstall(ctx, Target{RESTConfig: c.RESTConfig}, rel); err != nil {
+						b.Fatalf("uninstall on %s: %v", c.Name, err)
+					}
 				}
-				if _, err := in.Uninstall(ctx, Target{RESTConfig: c.RESTConfig}, rel); err != nil {
-					b.Fatalf("uninstall on %s: %v", c.Name, err)
-				}
+				b.StartTimer()
 			}
-		}
+		})
 	}
-	b.Run("one-cluster", func(b *testing.B) { b.StopTimer(); run(b, clusters[:1]) })
-	b.Run("five-clusters", func(b *testing.B) { b.StopTimer(); run(b, clusters) })
 }

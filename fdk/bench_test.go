@@ -13,21 +13,9 @@ import (
 
 	"github.com/fnfleet/fnfleet/fdk"
 	"github.com/fnfleet/fnfleet/fdk/fdktest"
+	"github.com/fnfleet/fnfleet/fdk/internal/agentconn"
 	"github.com/fnfleet/fnfleet/functions/echo/echo"
 )
-
-// unixClient keeps one connection to a unix socket, as the agent does.
-func unixClient(path string) *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		},
-		MaxConnsPerHost:     1,
-		MaxIdleConnsPerHost: 1,
-		DisableCompression:  true,
-	}}
-}
 
 // echoCaller sends echo calls with a 1 KiB body over one connection.
 type echoCaller struct {
@@ -41,7 +29,7 @@ type echoCaller struct {
 func newEchoCaller(socket string) *echoCaller {
 	body := bytes.Repeat([]byte("a"), 1024)
 	return &echoCaller{
-		client: unixClient(socket), body: body, rd: bytes.NewReader(body),
+		client: &http.Client{Transport: agentconn.Transport(socket)}, body: body, rd: bytes.NewReader(body),
 		got: bytes.NewBuffer(make([]byte, 0, 4096)), deadline: time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
 	}
 }

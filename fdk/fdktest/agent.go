@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/fnfleet/fnfleet/fdk"
+	"github.com/fnfleet/fnfleet/fdk/internal/agentconn"
 )
 
 // Agent is a fake Fn agent bound to one running function container.
@@ -175,16 +175,7 @@ func Connect(dir string) *Agent {
 }
 
 func newAgent(dir string, env []string) *Agent {
-	link := filepath.Join(dir, "lsnr.sock")
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", link)
-		},
-		MaxConnsPerHost:     1,
-		MaxIdleConnsPerHost: 1,
-		DisableCompression:  true,
-	}
+	tr := agentconn.Transport(filepath.Join(dir, "lsnr.sock"))
 	return &Agent{Dir: dir, Env: env, client: &http.Client{Transport: tr}}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/fnfleet/fnfleet/fdk/internal/agentconn"
 	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
 )
 
@@ -126,15 +126,7 @@ func (d *Driver) start(ctx context.Context, p *pool) (*process, error) {
 		exited:  make(chan struct{}),
 		started: begin,
 		// One connection, reused: the process serves one call at a time.
-		transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var dialer net.Dialer
-				return dialer.DialContext(ctx, "unix", sock)
-			},
-			MaxIdleConnsPerHost: 1,
-			MaxConnsPerHost:     1,
-			DisableCompression:  true,
-		},
+		transport: agentconn.Transport(sock),
 	}
 	proc.client = &http.Client{Transport: proc.transport}
 	closed := d.closed

@@ -91,14 +91,37 @@ bench: tools ## run every benchmark (figures in docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: $(BIN)/golangci-lint ## gofmt, go vet, golangci-lint, and generated code in sync with federation/api
 	@unformatted=$$(find . -name '*.go' -not -path './.*' -print0 | xargs -0 -r gofmt -l); \
 	if [ -n "$$unformatted" ]; then echo "not gofmt-formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(BIN)/golangci-lint run ./...
+	@$(MAKE) --no-print-directory check-generated
+
+# golangci-lint is pinned like the other tools (tools/golangci-lint/go.mod).
+$(BIN)/golangci-lint: tools/golangci-lint/go.mod tools/golangci-lint/go.sum
+	@echo "==> building golangci-lint into bin/ (about a minute the first time)"
+	@mkdir -p $(BIN)
+	cd tools/golangci-lint && $(GO) build -trimpath -o $(BIN)/golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+	@touch $(BIN)/golangci-lint
+
+CONTROLLER_GEN := $(GO) tool -modfile=$(CURDIR)/tools/controller-gen/go.mod controller-gen
+CRD_DIR        := charts/fnfleet/crds
 
 .PHONY: generate
 generate: ## regenerate deepcopy code and CRDs from federation/api (commit the result)
-	$(GO) tool -modfile=tools/controller-gen/go.mod controller-gen object paths=./federation/api/... crd output:crd:dir=./charts/fnfleet/crds
+	$(CONTROLLER_GEN) object paths=./federation/api/... crd output:crd:dir=./$(CRD_DIR)
+
+# check-generated regenerates into a scratch copy of the API, so the check
+# never rewrites the tree, and fails naming the files that drifted.
+.PHONY: check-generated
+check-generated:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir -p "$$tmp/federation" "$$tmp/crds"; \
+	cp go.mod go.sum "$$tmp/"; cp -r federation/api "$$tmp/federation/"; \
+	(cd "$$tmp" && $(CONTROLLER_GEN) object paths=./federation/api/... crd output:crd:dir=./crds); \
+	if ! diff -r -q "$$tmp/crds" $(CRD_DIR) || ! diff -r -q "$$tmp/federation/api" federation/api; then \
+		echo "generated files are out of date with federation/api: run 'make generate' and commit the result"; exit 1; fi
 
 .PHONY: clean
 clean: ## remove built binaries and local fleet state

@@ -6,10 +6,12 @@
 // result in one line.
 //
 // Decide does no I/O and reads no clock: the same input gives the same
-// decision. It is written to cost a few tens of microseconds over a thousand
-// clusters: clusters are read in place (never copied or converted), each
-// rejection is a small value in one slice, and the explanation is built once
-// from counts.
+// decision. It is written to cost about 100 microseconds over a thousand
+// clusters, and a Planner deciding again on unchanged clusters about 30:
+// clusters are read in place (never copied or converted) through snapshots
+// of what does not depend on the app, which a Planner keeps from one
+// decision to the next; each rejection is a small value in one slice, and
+// the explanation is built once from counts.
 package placement
 
 import (

@@ -53,8 +53,7 @@ type group struct {
 
 // decider is one decision in progress: its inputs, the parsed policy, the
 // candidates and groups found so far, and the Decision being built. It
-// lives for one call of Planner.Decide; its slices are the Planner's
-// scratch.
+// lives for one decision; its slices are the Planner's scratch.
 type decider struct {
 	app      *v1alpha1.FleetApp
 	clusters []v1alpha1.MemberCluster

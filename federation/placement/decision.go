@@ -6,10 +6,12 @@
 // result in one line.
 //
 // Decide does no I/O and reads no clock: the same input gives the same
-// decision. It is written to cost a few tens of microseconds over a thousand
-// clusters: clusters are read in place (never copied or converted), each
-// rejection is a small value in one slice, and the explanation is built once
-// from counts.
+// decision. It is written to cost about 100 microseconds over a thousand
+// clusters, and a Planner deciding again on unchanged clusters about 30:
+// clusters are read in place (never copied or converted) through snapshots
+// of what does not depend on the app, which a Planner keeps from one
+// decision to the next; each rejection is a small value in one slice, and
+// the explanation is built once from counts.
 package placement
 
 import (
@@ -17,8 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 )
@@ -104,14 +104,16 @@ type Selection struct {
 	Replicas int32
 	// Score is the weighted score, 0-100.
 	Score int32
-	// Scores are the per-prioritizer scores, 0-100, in Prioritizers order.
+	// Scores are the per-prioritizer scores, 0-100: Cost, Latency, Tier,
+	// Balance, Locality.
 	Scores [numPrioritizers]uint8
 
 	cand int32
 }
 
-// Prioritizers lists the scoring rules in the order Selection.Scores uses.
-func Prioritizers() [numPrioritizers]v1alpha1.PrioritizerName {
+// prioritizerNames lists the scoring rules in the order Selection.Scores
+// uses.
+func prioritizerNames() [numPrioritizers]v1alpha1.PrioritizerName {
 	return [numPrioritizers]v1alpha1.PrioritizerName{
 		v1alpha1.PrioritizeCost, v1alpha1.PrioritizeLatency, v1alpha1.PrioritizeTier,
 		v1alpha1.PrioritizeBalance, v1alpha1.PrioritizeLocality,
@@ -155,7 +157,7 @@ type Decision struct {
 // of Selected.
 func (d *Decision) Placements() []v1alpha1.ClusterPlacement {
 	out := make([]v1alpha1.ClusterPlacement, 0, len(d.Selected))
-	names := Prioritizers()
+	names := prioritizerNames()
 	for _, s := range d.Selected {
 		var b strings.Builder
 		if d.Kept {
@@ -188,14 +190,16 @@ func (d *Decision) Placed() int32 {
 	return n
 }
 
-// Name returns the name of the cluster at index i of the input.
-func (d *Decision) Name(i int32) string { return d.clusters[i].Name }
+// name returns the name of the cluster at index i of the input.
+func (d *Decision) name(i int32) string { return d.clusters[i].Name }
 
 // policy is the app's placement policy parsed once per decision.
 type policy struct {
 	replicas    int32
 	cpuMilli    int64
 	memBytes    int64
+	perCPU      divider // by cpuMilli
+	perMem      divider // by memBytes
 	divided     bool
 	static      bool
 	weights     [numPrioritizers]int32
@@ -232,6 +236,7 @@ func parsePolicy(app *v1alpha1.FleetApp, n int) (policy, error) {
 		return p, fmt.Errorf("fleetapp %s/%s: demand.cpu (%s) and demand.memory (%s) must both be positive, e.g. 500m and 512Mi",
 			app.Namespace, app.Name, spec.Demand.CPU.String(), spec.Demand.Memory.String())
 	}
+	p.perCPU, p.perMem = newDivider(p.cpuMilli), newDivider(p.memBytes)
 	pl := &spec.Placement
 	if d := pl.ReplicaDivision; d != nil {
 		p.divided = d.Mode == v1alpha1.Divided
@@ -302,35 +307,4 @@ func parsePolicy(app *v1alpha1.FleetApp, n int) (policy, error) {
 		}
 	}
 	return p, nil
-}
-
-// formatMilliCPU writes a cpu amount the way Kubernetes prints it.
-func appendCPU(b []byte, milli int64) []byte {
-	if milli%1000 == 0 {
-		return strconv.AppendInt(b, milli/1000, 10)
-	}
-	b = strconv.AppendInt(b, milli, 10)
-	return append(b, 'm')
-}
-
-// appendMemory writes a byte amount with the largest exact binary suffix.
-func appendMemory(b []byte, bytes int64) []byte {
-	suffixes := [...]string{"Ki", "Mi", "Gi", "Ti", "Pi"}
-	unit := ""
-	for _, s := range suffixes {
-		if bytes == 0 || bytes%1024 != 0 {
-			break
-		}
-		bytes /= 1024
-		unit = s
-	}
-	b = strconv.AppendInt(b, bytes, 10)
-	return append(b, unit...)
-}
-
-// quantities returns total cpu and memory for n replicas as API quantities.
-func quantities(p *policy, n int32) (*resource.Quantity, *resource.Quantity) {
-	cpu := resource.NewMilliQuantity(p.cpuMilli*int64(n), resource.DecimalSI)
-	mem := resource.NewQuantity(p.memBytes*int64(n), resource.BinarySI)
-	return cpu, mem
 }

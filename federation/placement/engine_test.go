@@ -17,7 +17,7 @@ import (
 func names(d *Decision) []string {
 	var out []string
 	for _, s := range d.Selected {
-		out = append(out, d.Name(s.Cluster))
+		out = append(out, d.name(s.Cluster))
 	}
 	return out
 }
@@ -26,7 +26,7 @@ func names(d *Decision) []string {
 func replicas(d *Decision) map[string]int32 {
 	out := map[string]int32{}
 	for _, s := range d.Selected {
-		out[d.Name(s.Cluster)] = s.Replicas
+		out[d.name(s.Cluster)] = s.Replicas
 	}
 	return out
 }
@@ -35,7 +35,7 @@ func replicas(d *Decision) map[string]int32 {
 func rejections(d *Decision) map[string]Reason {
 	out := map[string]Reason{}
 	for _, r := range d.Rejected {
-		out[d.Name(r.Cluster)] = r.Reason
+		out[d.name(r.Cluster)] = r.Reason
 	}
 	return out
 }

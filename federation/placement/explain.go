@@ -1,173 +1,12 @@
 package placement
 
 import (
-	"math"
-	"slices"
 	"strconv"
-	"strings"
-
-	corev1 "k8s.io/api/core/v1"
-
-	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 )
-
-// capacityRequest says how to get what the decision lacks: wake parked
-// clusters that would pass every filter, best tier first and cheapest
-// within a tier, only as many as cover the shortfall (never a whole tier,
-// as Navarkos did); then create clusters for what is still missing.
-func (r *run) capacityRequest() *v1alpha1.CapacityRequest {
-	p := &r.p
-	req := &v1alpha1.CapacityRequest{Replicas: r.d.Unplaced, Clusters: r.d.MissingClusters}
-	if r.d.Unplaced > 0 {
-		req.CPU, req.Memory = quantities(p, r.d.Unplaced)
-	}
-	need := int64(1)
-	if !p.divided {
-		need = int64(p.replicas)
-	}
-	type parked struct {
-		idx   int32
-		tier  int32
-		cost  int64
-		fit   int64
-		group string
-	}
-	var ps []parked
-	bestTier := int32(math.MaxInt32)
-	for i := range r.clusters {
-		c := &r.clusters[i]
-		if why, _ := r.staticFilters(c, false); why != reasonNone {
-			continue
-		}
-		if p.static && r.staticWeight(c) == 0 {
-			continue
-		}
-		bestTier = min(bestTier, c.Spec.Tier)
-		if (c.Status.Phase != v1alpha1.PhaseParked && c.Status.Phase != v1alpha1.PhaseParking) || unhealthy(c) {
-			continue
-		}
-		// A parked cluster runs nothing: its allocatable is what it offers.
-		// Without capacity data, assume it holds what one cluster must.
-		fit := need
-		if a := c.Status.Allocatable; len(a) > 0 {
-			cpu, mem := a[corev1.ResourceCPU], a[corev1.ResourceMemory]
-			fit = min(cpu.MilliValue()/p.cpuMilli, mem.Value()/p.memBytes)
-			if pods, ok := a[corev1.ResourcePods]; ok {
-				fit = min(fit, pods.Value())
-			}
-		}
-		if fit < need {
-			continue
-		}
-		var cost int64
-		if c.Spec.CostPerHour != nil {
-			cost = c.Spec.CostPerHour.MilliValue()
-		}
-		ps = append(ps, parked{idx: int32(i), tier: c.Spec.Tier, cost: cost, fit: fit, group: r.groupKey(c)})
-	}
-	slices.SortFunc(ps, func(a, b parked) int {
-		switch {
-		case a.tier != b.tier:
-			return int(a.tier - b.tier)
-		case a.cost != b.cost:
-			if a.cost < b.cost {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(r.clusters[a.idx].Name, r.clusters[b.idx].Name)
-	})
-
-	usedGroups := make([]string, 0, len(r.d.Selected))
-	for _, s := range r.d.Selected {
-		if k := r.groupKey(&r.clusters[s.Cluster]); !slices.Contains(usedGroups, k) {
-			usedGroups = append(usedGroups, k)
-		}
-	}
-	groupsLeft := int64(max(p.minGroups-len(usedGroups), 0))
-	clustersLeft := int64(r.d.MissingClusters)
-	replicasLeft := int64(0)
-	if p.divided {
-		replicasLeft = int64(r.d.Unplaced)
-	}
-	taken := make([]bool, len(ps))
-	take := func(i int) {
-		taken[i] = true
-		clustersLeft--
-		replicasLeft -= ps[i].fit
-		req.Wake = append(req.Wake, r.clusters[ps[i].idx].Name)
-		if !slices.Contains(usedGroups, ps[i].group) {
-			usedGroups = append(usedGroups, ps[i].group)
-			groupsLeft--
-		}
-	}
-	// Missing groups first: they can only be filled from new groups.
-	for i := range ps {
-		if groupsLeft <= 0 {
-			break
-		}
-		if !slices.Contains(usedGroups, ps[i].group) {
-			take(i)
-		}
-	}
-	for i := range ps {
-		if clustersLeft <= 0 && replicasLeft <= 0 {
-			break
-		}
-		if !taken[i] {
-			take(i)
-		}
-	}
-	if len(req.Wake) > 0 {
-		req.Tier = ps[slices.Index(taken, true)].tier
-	} else if bestTier != math.MaxInt32 {
-		req.Tier = bestTier
-	} else {
-		req.Tier = 1
-	}
-	if clustersLeft > 0 || replicasLeft > 0 || groupsLeft > 0 {
-		req.CreateCount = int32(max(clustersLeft, groupsLeft, 1))
-		req.CreateRegions = r.createRegions(usedGroups)
-	}
-	return req
-}
-
-// createRegions suggests where new clusters go: the preferred regions the
-// residency rules allow, else the exact required regions; empty means
-// anywhere the policy allows. With region spread, used regions come last.
-func (r *run) createRegions(usedGroups []string) []string {
-	pl := &r.app.Spec.Placement
-	var out []string
-	for _, reg := range pl.PreferredRegions {
-		if !strings.HasSuffix(reg, "*") && (len(pl.RequiredRegions) == 0 || matchAny(pl.RequiredRegions, reg)) {
-			out = append(out, reg)
-		}
-	}
-	if len(out) == 0 {
-		for _, reg := range pl.RequiredRegions {
-			if !strings.HasSuffix(reg, "*") {
-				out = append(out, reg)
-			}
-		}
-	}
-	if r.p.topology == topoRegion {
-		slices.SortStableFunc(out, func(a, b string) int {
-			ua, ub := slices.Contains(usedGroups, a), slices.Contains(usedGroups, b)
-			switch {
-			case ua == ub:
-				return 0
-			case ub:
-				return -1
-			}
-			return 1
-		})
-	}
-	return out
-}
 
 // explain renders the decision in one line, kube-scheduler style:
 // "0/7 clusters fit: 3 outside eu-*, 2 tainted, 2 lack 2Gi memory".
-func (r *run) explain() string {
+func (r *decider) explain() string {
 	d := r.d
 	b := make([]byte, 0, 256)
 	b = strconv.AppendInt(b, int64(d.Fit), 10)
@@ -254,7 +93,7 @@ func (r *run) explain() string {
 }
 
 // appendReasons writes "3 outside eu-*, 2 tainted", most common first.
-func (r *run) appendReasons(b []byte) []byte {
+func (r *decider) appendReasons(b []byte) []byte {
 	var order [numReasons]Reason
 	n := 0
 	for why, c := range r.counts {
@@ -280,12 +119,9 @@ func (r *run) appendReasons(b []byte) []byte {
 	return b
 }
 
-func (r *run) appendPhrase(b []byte, why Reason) []byte {
+func (r *decider) appendPhrase(b []byte, why Reason) []byte {
 	pl := &r.app.Spec.Placement
-	need := int64(1)
-	if !r.p.divided {
-		need = int64(r.p.replicas)
-	}
+	need := r.p.need()
 	switch why {
 	case ReasonNotReady:
 		return append(b, "not ready"...)
@@ -338,4 +174,28 @@ func appendCount(b []byte, n int64, noun string) []byte {
 		b = append(b, 's')
 	}
 	return b
+}
+
+// appendCPU writes a cpu amount the way Kubernetes prints it.
+func appendCPU(b []byte, milli int64) []byte {
+	if milli%1000 == 0 {
+		return strconv.AppendInt(b, milli/1000, 10)
+	}
+	b = strconv.AppendInt(b, milli, 10)
+	return append(b, 'm')
+}
+
+// appendMemory writes a byte amount with the largest exact binary suffix.
+func appendMemory(b []byte, bytes int64) []byte {
+	suffixes := [...]string{"Ki", "Mi", "Gi", "Ti", "Pi"}
+	unit := ""
+	for _, s := range suffixes {
+		if bytes == 0 || bytes%1024 != 0 {
+			break
+		}
+		bytes /= 1024
+		unit = s
+	}
+	b = strconv.AppendInt(b, bytes, 10)
+	return append(b, unit...)
 }

@@ -121,7 +121,7 @@ func admissible(a *v1alpha1.FleetApp, c *v1alpha1.MemberCluster) bool {
 		return false
 	}
 	for _, t := range c.Spec.Taints {
-		if t.Effect != v1alpha1.TaintPreferNoSchedule && !(len(pl.Tolerations) > 0 && t.Key == "gpu") {
+		if t.Effect != v1alpha1.TaintPreferNoSchedule && (len(pl.Tolerations) == 0 || t.Key != "gpu") {
 			return false
 		}
 	}

@@ -12,7 +12,7 @@ func (p *policy) clustersWanted() int {
 // bucket lays the candidates out by group in r.order and sorts, per group,
 // as many of the best as can ever be picked from it (maxClusters) — a
 // partial selection instead of a full sort when groups are large.
-func (r *run) bucket() {
+func (r *decider) bucket() {
 	n := len(r.cands)
 	if cap(r.order) < n {
 		r.order = make([]int32, n)
@@ -57,7 +57,7 @@ func (r *run) bucket() {
 }
 
 // rankGroups returns group indices ordered by their best candidate.
-func (r *run) rankGroups() []int32 {
+func (r *decider) rankGroups() []int32 {
 	ranked := make([]int32, len(r.groups))
 	for i := range ranked {
 		ranked[i] = int32(i)
@@ -73,7 +73,7 @@ func (r *run) rankGroups() []int32 {
 // the best remaining cluster whose group keeps within maxGroups and
 // maxSkew, until spread's minimum is met and (Divided) the picked clusters
 // can hold every replica, or maxClusters is reached.
-func (r *run) selectClusters() {
+func (r *decider) selectClusters() {
 	if len(r.cands) == 0 {
 		return
 	}
@@ -144,7 +144,7 @@ func (r *run) selectClusters() {
 
 // skewAllows reports whether one more cluster in group gi keeps the
 // difference between the used groups' cluster counts within maxSkew.
-func (r *run) skewAllows(gi int) bool {
+func (r *decider) skewAllows(gi int) bool {
 	if r.p.maxSkew <= 0 {
 		return true
 	}
@@ -165,7 +165,7 @@ func (r *run) skewAllows(gi int) bool {
 // keepPrevious returns the previous decision's clusters, best first, when
 // that decision is still valid and the new selection (as divided) does not
 // beat it by more than the rebalance threshold; else nil.
-func (r *run) keepPrevious(sel []Selection) []int32 {
+func (r *decider) keepPrevious(sel []Selection) []int32 {
 	if len(r.prev) == 0 {
 		return nil
 	}
@@ -196,7 +196,7 @@ func (r *run) keepPrevious(sel []Selection) []int32 {
 
 // validSet reports whether a set of candidates meets the spread rules and,
 // when Divided, can hold every replica.
-func (r *run) validSet(set []int32) bool {
+func (r *decider) validSet(set []int32) bool {
 	p := &r.p
 	if len(set) < p.clustersWanted() || len(set) > p.maxClusters {
 		return false
@@ -227,7 +227,7 @@ func (r *run) validSet(set []int32) bool {
 // Duplicated; when Divided, shares proportional to the static weight or to
 // the free capacity, by largest remainder, capped by what each cluster can
 // take. Clusters left with no replica are dropped.
-func (r *run) divide() {
+func (r *decider) divide() {
 	slices.SortFunc(r.picked, r.cmp)
 	r.d.Selected = r.divideSet(r.picked)
 	if prev := r.keepPrevious(r.d.Selected); prev != nil {
@@ -239,7 +239,7 @@ func (r *run) divide() {
 
 // divideSet divides the replicas over picked (best first) and returns
 // the clusters that get some.
-func (r *run) divideSet(picked []int32) []Selection {
+func (r *decider) divideSet(picked []int32) []Selection {
 	sel := make([]Selection, len(picked))
 	for i, c := range picked {
 		k := &r.cands[c]
@@ -301,7 +301,7 @@ func (r *run) divideSet(picked []int32) []Selection {
 }
 
 // share is the weight of candidate c in a Divided split.
-func (r *run) share(c int32) int32 {
+func (r *decider) share(c int32) int32 {
 	if r.p.static {
 		return int32(r.cands[c].weight)
 	}
@@ -309,7 +309,7 @@ func (r *run) share(c int32) int32 {
 }
 
 // shortfall records what the decision lacks.
-func (r *run) shortfall() {
+func (r *decider) shortfall() {
 	p := &r.p
 	missing := int32(max(p.clustersWanted()-len(r.d.Selected), 0))
 	used := 0

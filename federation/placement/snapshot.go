@@ -9,101 +9,77 @@ import (
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 )
 
-// snapshot is what a decision reads from a cluster object that does not
-// depend on the app: phase and health, heartbeat, capacity as integers,
-// cost and tier. A Planner keeps one per cluster and recomputes it only when
-// the object changes, as a scheduler does with its informer cache: the
-// resource maps and quantities are then read once per object version instead
-// of once per decision.
-//
-// An object is the same version when its UID, name, resourceVersion and
-// generation are unchanged; the API server changes resourceVersion on every
-// write (spec, status, labels). Objects without a resourceVersion (built in
-// memory, not read from the API) are never cached.
+// snapshot is what a decision reads from one cluster object that does not
+// depend on the app: phase and health, heartbeat, tier, and cost and
+// capacity as integers. Every decision reads clusters through snapshots. A
+// Planner keeps them from one decision to the next and takes one again only
+// when its object changes, as a scheduler does with its informer cache; a
+// one-off Decide takes each afresh.
 type snapshot struct {
-	uid  types.UID
-	name string
-	rv   string
-	gen  int64
+	// version is the object version the snapshot was taken from; the zero
+	// value matches no object.
+	version objectVersion
 
-	hb    time.Time // status.lastHeartbeatTime, when hasHB
-	hasHB bool
-
-	phase     snapPhase
-	unhealthy bool
-	capRead   bool // the fields below are read (see readCapacity)
-	hasAlloc  bool // status.allocatable is not empty
-	hasPods   bool // status.allocatable has pods
+	phase     clusterPhase
+	unhealthy bool // condition Healthy is False
+	hasHB     bool
+	hb        time.Time // status.lastHeartbeatTime, when hasHB
 	tier      int16
-	cost      int64 // milli-units per hour
 
-	allocCPU, usedCPU   int64 // milli-cpu
-	allocMem, usedMem   int64 // bytes
-	allocPods, usedPods int64
+	// The cost and capacity are read the first time a decision needs them
+	// (capRead): a cluster the filters reject before never has its resource
+	// maps read, which is most of what reading a cluster costs.
+	capRead             bool
+	hasAlloc            bool // status.allocatable is not empty
+	hasPods             bool // status.allocatable has pods
+	cost                int64
+	allocCPU, freeCPU   int64 // milli-cpu
+	allocMem, freeMem   int64 // bytes
+	allocPods, freePods int64
+	balance             int64 // the Balance score with none of the app's replicas on the cluster
 
-	// For an app not yet on the cluster: free cpu and memory, replicas
-	// the pods allow, the balance score; and, for the last demand seen
-	// (memoCPU milli-cpu, memoMem bytes per replica), the replicas cpu and
-	// memory allow.
-	freeCPU, freeMem int64
-	fitPods, balance int64
-	memoCPU, memoMem int64
-	memoFitCPU       int64
-	memoFitMem       int64
-
-	// spec.region, zone and provider name, interned by the Planner when
-	// first used as a group key (0: not yet): the group of a cluster is then
-	// found without comparing strings.
-	regionID, zoneID, providerID int32
-
-	// Selector results memoised for this object version: bit b of
-	// selKnown says the Planner's selector b was evaluated, the same bit of
-	// selMatch its result. Valid only while selEpoch is the Planner's.
-	selEpoch           uint64
+	// Label selector results for this object version: bit b of selKnown
+	// says the Planner's selector b was evaluated, the same bit of selMatch
+	// its result.
 	selKnown, selMatch uint64
 }
 
-const (
-	// maxSelectors is how many selectors a Planner memoises per cluster;
-	// a new one beyond that starts a new epoch, forgetting the others.
-	maxSelectors = 64
-	// maxKeys bounds the interned group keys; beyond, the table and the
-	// snapshots are dropped and rebuilt.
-	maxKeys = 1 << 16
-)
-
-type snapPhase uint8
-
-const (
-	snapReady snapPhase = iota
-	snapParked
-	snapNotReady
-)
-
-// same reports whether s was taken from this version of c.
-func (s *snapshot) same(c *v1alpha1.MemberCluster) bool {
-	return s.rv != "" && s.rv == c.ResourceVersion && s.name == c.Name && s.uid == c.UID && s.gen == c.Generation
+// objectVersion identifies one version of an API object. The API server
+// changes resourceVersion on every write (spec, status, labels); UID and
+// name tell another object at the same position apart. An object without a
+// resourceVersion (built in memory, not read from the API) has no version.
+type objectVersion struct {
+	uid             types.UID
+	name            string
+	resourceVersion string
+	generation      int64
 }
 
-// take fills s from c.
-func (pl *Planner) take(s *snapshot, c *v1alpha1.MemberCluster) {
-	// A new version of the cluster the snapshot was taken from keeps the
-	// interned group keys that did not change.
-	same := s.rv != "" && s.name == c.Name && s.uid == c.UID
-	region, zone, provider := s.regionID, s.zoneID, s.providerID
-	*s = snapshot{uid: c.UID, name: c.Name, rv: c.ResourceVersion, gen: c.Generation}
-	if same {
-		s.regionID = pl.keep(region, c.Spec.Region)
-		s.zoneID = pl.keep(zone, c.Spec.Zone)
-		s.providerID = pl.keep(provider, c.Spec.Provider.Name)
-	}
+type clusterPhase uint8
+
+const (
+	phaseReady clusterPhase = iota
+	phaseParked
+	phaseNotReady
+)
+
+// current reports whether s was taken from this version of c.
+func (s *snapshot) current(c *v1alpha1.MemberCluster) bool {
+	v := &s.version
+	return c.ResourceVersion != "" && v.resourceVersion == c.ResourceVersion &&
+		v.name == c.Name && v.uid == c.UID && v.generation == c.Generation
+}
+
+// take fills s from c, leaving cost and capacity to loadCapacity.
+func (s *snapshot) take(c *v1alpha1.MemberCluster) {
+	*s = snapshot{version: objectVersion{uid: c.UID, name: c.Name, resourceVersion: c.ResourceVersion, generation: c.Generation}}
 	switch c.Status.Phase {
 	case v1alpha1.PhaseReady:
-		s.phase = snapReady
+		s.phase = phaseReady
 	case v1alpha1.PhaseParked, v1alpha1.PhaseParking:
-		s.phase = snapParked
+		s.phase = phaseParked
 	default:
-		s.phase = snapNotReady
+		s.phase = phaseNotReady
 	}
 	s.unhealthy = unhealthy(c)
 	if hb := c.Status.LastHeartbeatTime; hb != nil {
@@ -112,10 +88,11 @@ func (pl *Planner) take(s *snapshot, c *v1alpha1.MemberCluster) {
 	s.tier = clampTier(c.Spec.Tier)
 }
 
-// readCapacity fills the capacity and cost of s from c, the first time a
-// decision needs them for this object version: a cluster the filters reject
-// earlier never has its resource maps read.
-func (s *snapshot) readCapacity(c *v1alpha1.MemberCluster) {
+// loadCapacity reads the cost and capacity of c into s, once per snapshot.
+func (s *snapshot) loadCapacity(c *v1alpha1.MemberCluster) {
+	if s.capRead {
+		return
+	}
 	s.capRead = true
 	if c.Spec.CostPerHour != nil {
 		s.cost = c.Spec.CostPerHour.MilliValue()
@@ -128,106 +105,82 @@ func (s *snapshot) readCapacity(c *v1alpha1.MemberCluster) {
 	q := alloc[corev1.ResourceCPU]
 	s.allocCPU = q.MilliValue()
 	q = used[corev1.ResourceCPU]
-	s.usedCPU = q.MilliValue()
+	s.freeCPU = s.allocCPU - q.MilliValue()
 	q = alloc[corev1.ResourceMemory]
 	s.allocMem = q.Value()
 	q = used[corev1.ResourceMemory]
-	s.usedMem = q.Value()
+	s.freeMem = s.allocMem - q.Value()
 	if q, ok := alloc[corev1.ResourcePods]; ok {
 		s.hasPods = true
 		s.allocPods = q.Value()
 		q = used[corev1.ResourcePods]
-		s.usedPods = q.Value()
-	}
-	s.freeCPU, s.freeMem = s.allocCPU-s.usedCPU, s.allocMem-s.usedMem
-	s.fitPods = maxFit
-	if s.hasPods {
-		s.fitPods = clampFit(s.allocPods - s.usedPods)
+		s.freePods = s.allocPods - q.Value()
 	}
 	s.balance = balanceOf(s.freeCPU, s.allocCPU, s.freeMem, s.allocMem)
 }
 
-// intern returns the number of group key k, from 1.
-func (pl *Planner) intern(k string) int32 {
-	if id, ok := pl.keys[k]; ok {
-		return id
-	}
-	if pl.keys == nil {
-		pl.keys = make(map[string]int32)
-	}
-	id := int32(len(pl.keys) + 1)
-	pl.keys[k] = id
-	pl.keyNames = append(pl.keyNames, k)
-	return id
+// maxSelectors is how many label selectors a Planner memoises per cluster
+// (one bit each in snapshot.selKnown); a new one beyond that forgets them
+// all and starts over.
+const maxSelectors = 64
+
+// Planner makes decisions like Decide for a long-lived caller (the
+// placement function keeps one across calls). It keeps the snapshot of each
+// cluster object it read, and its scratch memory, from one decision to the
+// next: a cluster whose object has not changed is not read again, and the
+// garbage collector is spared most of a decision's bytes. The zero value is
+// ready; a Planner serves one goroutine at a time.
+//
+// Snapshots are found by position in clusters (the API server lists in name
+// order) and belong to one object version: UID, name, resourceVersion and
+// generation. A cluster at another position, a new version or an object
+// without a resourceVersion is read afresh. Cluster objects must therefore
+// not be modified without a new resourceVersion (objects from the API never
+// are).
+type Planner struct {
+	snaps     []snapshot     // by position in clusters
+	selectors []labelMatcher // the selectors with a memo bit, by bit
+
+	// Scratch of one decision. Decisions share no memory with it, so those
+	// returned earlier stay valid.
+	cands    []cand
+	order    []int32
+	groups   []group
+	rejected []Rejection
 }
 
-// keep returns id if it is the interned number of k, else 0.
-func (pl *Planner) keep(id int32, k string) int32 {
-	if id > 0 && int(id) <= len(pl.keyNames) && pl.keyNames[id-1] == k {
-		return id
-	}
-	return 0
-}
-
-// selectorBit returns the memo bit of selector m and the epoch it is valid
-// in. Equal compiled selectors (same requirements in the same order) share a
-// bit, so every app with the same selector reuses the results.
-func (pl *Planner) selectorBit(m *labelMatcher) (uint64, uint64) {
-	if pl.selEpoch == 0 {
-		pl.selEpoch = 1 // snapshots start at 0: nothing memoised
-	}
-	for i := range pl.sels {
-		if pl.sels[i].equal(m) {
-			return 1 << i, pl.selEpoch
-		}
-	}
-	if len(pl.sels) == maxSelectors {
-		clear(pl.sels)
-		pl.sels = pl.sels[:0]
-		pl.selEpoch++
-	}
-	pl.sels = append(pl.sels, m.clone())
-	return 1 << (len(pl.sels) - 1), pl.selEpoch
-}
-
-// matchMemo is r.sel.matches(c.Labels), memoised in the snapshot of c.
-func (r *run) matchMemo(c *v1alpha1.MemberCluster, s *snapshot) bool {
-	if r.selBit == 0 {
-		return r.sel.matches(c.Labels)
-	}
-	if s.selEpoch != r.selEpoch {
-		s.selEpoch, s.selKnown, s.selMatch = r.selEpoch, 0, 0
-	}
-	if s.selKnown&r.selBit != 0 {
-		return s.selMatch&r.selBit != 0
-	}
-	m := r.sel.matches(c.Labels)
-	s.selKnown |= r.selBit
-	if m {
-		s.selMatch |= r.selBit
-	}
-	return m
-}
-
-// snapshots returns the cached snapshots for clusters, position by
-// position, refreshing those whose object changed. A snapshot is found when
-// a cluster comes at the same position as in the previous decision (lists
-// from the API server come ordered by name); a cluster at another position is
-// read again. Entries for objects without a resourceVersion are left unset.
-func (pl *Planner) snapshots(clusters []v1alpha1.MemberCluster) []snapshot {
-	n := len(clusters)
-	if len(pl.keys) > maxKeys {
-		pl.keys, pl.keyNames = nil, nil
-		clear(pl.snaps)
-	}
+// snapshots returns the snapshots kept for n clusters, by position; the
+// decision takes again those whose object is not the version they were
+// taken from.
+func (pl *Planner) snapshots(n int) []snapshot {
 	if cap(pl.snaps) < n {
 		grown := make([]snapshot, n)
 		copy(grown, pl.snaps)
 		pl.snaps = grown
 	}
 	if len(pl.snaps) > n {
-		clear(pl.snaps[n:]) // release the names of clusters no longer listed
+		clear(pl.snaps[n:]) // release the strings of clusters no longer listed
 	}
 	pl.snaps = pl.snaps[:n]
 	return pl.snaps
+}
+
+// selectorBit returns the memo bit of selector m. Equal compiled selectors
+// (the same requirements in the same order) share a bit, so every app with
+// the same selector reuses the results.
+func (pl *Planner) selectorBit(m *labelMatcher) uint64 {
+	for i := range pl.selectors {
+		if pl.selectors[i].equal(m) {
+			return 1 << i
+		}
+	}
+	if len(pl.selectors) == maxSelectors {
+		clear(pl.selectors)
+		pl.selectors = pl.selectors[:0]
+		for i := range pl.snaps {
+			pl.snaps[i].selKnown, pl.snaps[i].selMatch = 0, 0
+		}
+	}
+	pl.selectors = append(pl.selectors, m.clone())
+	return 1 << (len(pl.selectors) - 1)
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -28,12 +27,14 @@ func versioned(fleet []v1alpha1.MemberCluster, rv string) []v1alpha1.MemberClust
 	return fleet
 }
 
-// samePlacement compares two decisions as the status would show them.
-func samePlacement(t *testing.T, got, want *Decision) {
+// sameAsFresh fails unless got, a long-lived Planner's decision from its
+// snapshots, is fresh, the decision of snapshots all taken anew, as the
+// status would show them: a stale snapshot would make them differ.
+func sameAsFresh(t *testing.T, got, fresh *Decision) {
 	t.Helper()
-	if !reflect.DeepEqual(got.Placements(), want.Placements()) || got.Explanation != want.Explanation ||
-		!slices.Equal(got.Rejected, want.Rejected) || !reflect.DeepEqual(got.Capacity, want.Capacity) {
-		t.Fatalf("Planner and Decide disagree:\n planner %s\n decide  %s", got.Explanation, want.Explanation)
+	if !reflect.DeepEqual(got.Placements(), fresh.Placements()) || got.Explanation != fresh.Explanation ||
+		!slices.Equal(got.Rejected, fresh.Rejected) || !reflect.DeepEqual(got.Capacity, fresh.Capacity) {
+		t.Fatalf("a Planner's snapshots changed the decision:\n planner %s\n fresh   %s", got.Explanation, fresh.Explanation)
 	}
 }
 
@@ -63,7 +64,7 @@ func TestPlannerSnapshotFollowsResourceVersion(t *testing.T) {
 	if got, why := names(d), rejections(d)["a"]; !slices.Equal(got, []string{"b"}) || why != ReasonLacksCPU {
 		t.Fatalf("after a's resourceVersion changed: picked %v, a rejected for %v; want [b] and LacksCPU", got, why)
 	}
-	samePlacement(t, d, mustDecide(t, a, fleet, nil, Options{}))
+	sameAsFresh(t, d, mustDecide(t, a, fleet, nil, Options{}))
 
 	// Every field the snapshot holds is re-read with the new version.
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -99,7 +100,7 @@ func TestPlannerSnapshotFollowsResourceVersion(t *testing.T) {
 			if why, ok := rejections(d)["a"]; !ok || why != tc.want {
 				t.Fatalf("a rejected for %v (%v), want %v", why, ok, tc.want)
 			}
-			samePlacement(t, d, mustDecide(t, a, fleet, nil, opts))
+			sameAsFresh(t, d, mustDecide(t, a, fleet, nil, opts))
 		})
 	}
 
@@ -117,7 +118,7 @@ func TestPlannerSnapshotFollowsResourceVersion(t *testing.T) {
 	if got := names(d); !slices.Equal(got, []string{"b"}) {
 		t.Fatalf("after a got dearer and a worse tier: picked %v, want [b]", got)
 	}
-	samePlacement(t, d, mustDecide(t, a, fleet, nil, Options{}))
+	sameAsFresh(t, d, mustDecide(t, a, fleet, nil, Options{}))
 }
 
 func mustPlan(t *testing.T, p *Planner, a *v1alpha1.FleetApp, fleet []v1alpha1.MemberCluster) *Decision {
@@ -158,7 +159,7 @@ func TestPlannerSnapshotIdentity(t *testing.T) {
 			if why := rejections(d)[fleet[0].Name]; why != ReasonLacksCPU {
 				t.Fatalf("changed cluster rejected for %v, want LacksCPU", why)
 			}
-			samePlacement(t, d, mustDecide(t, a, fleet, nil, Options{}))
+			sameAsFresh(t, d, mustDecide(t, a, fleet, nil, Options{}))
 			if tc.name == "no resourceVersion" {
 				// Modified in place without a version: still read afresh.
 				fleet[0].Status.Used = resources(0, 0, 10)
@@ -167,47 +168,6 @@ func TestPlannerSnapshotIdentity(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// With versioned objects, in any order and after any changes, a Planner
-// decides exactly as Decide.
-func TestPlannerSnapshotMatchesDecide(t *testing.T) {
-	var p Planner
-	fleet := versioned(benchFleet(300, 9), "1")
-	for round := range 6 {
-		switch round {
-		case 2:
-			slices.Reverse(fleet) // other positions
-		case 3:
-			for i := 0; i < len(fleet); i += 7 { // some objects change
-				fleet[i].Status.Used = resources(16000, 64, 10)
-				fleet[i].ResourceVersion = "2"
-			}
-		case 4:
-			fleet = fleet[:150] // fewer clusters
-		case 5:
-			fleet = versioned(benchFleet(400, 10), "3") // more, all new
-		}
-		for _, dividedMode := range []bool{true, false} {
-			for _, demand := range []string{"500m", "2", "500m", "16"} {
-				a := benchApp(dividedMode)
-				a.Spec.Demand.CPU = resource.MustParse(demand)
-				got, err := p.Decide(a, fleet, nil, Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				samePlacement(t, got, mustDecide(t, a, fleet, nil, Options{}))
-				// Again with that decision as the previous one: the app's own
-				// replicas count as free room.
-				prev := got.Placements()
-				got, err = p.Decide(a, fleet, prev, Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				samePlacement(t, got, mustDecide(t, a, fleet, prev, Options{}))
-			}
-		}
 	}
 }
 
@@ -231,8 +191,10 @@ func TestDivider(t *testing.T) {
 
 // On the property tests' random fleets and apps (every phase, health,
 // taint, residency rule, topology and division), versioned and changing
-// between decisions, one Planner decides exactly as Decide.
-func TestPlannerSnapshotRandom(t *testing.T) {
+// between decisions as the API server would hand them over (new versions,
+// other clusters at a position, another order, fewer and more clusters), a
+// long-lived Planner decides as if it had taken every snapshot anew.
+func TestPlannerSnapshotsStayCurrent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	var p Planner
 	opts := Options{Now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), HeartbeatTimeout: time.Minute}
@@ -248,33 +210,47 @@ func TestPlannerSnapshotRandom(t *testing.T) {
 		}
 		apps := []*v1alpha1.FleetApp{randomApp(rng), randomApp(rng)}
 		var prev []v1alpha1.ClusterPlacement
-		for step := range 4 {
-			if step > 0 { // some objects change, as the API server writes them
+		for step := range 6 {
+			fresh := func(j int) v1alpha1.MemberCluster {
+				c := randomFleet(rng, 1)[0]
+				c.Name = fmt.Sprintf("new-%d-%d-%d", round, step, j)
+				c.UID = types.UID(c.Name)
+				c.ResourceVersion = c.Name
+				return c
+			}
+			switch {
+			case step == 0:
+			case step == 3:
+				slices.Reverse(fleet) // the same objects at other positions
+			case step == 4 && len(fleet) > 1:
+				fleet = fleet[:len(fleet)/2] // fewer clusters
+			case step == 5:
+				for j := range 1 + n/4 { // more clusters
+					fleet = append(fleet, fresh(j))
+				}
+			default: // some objects change
 				for j := range 1 + n/5 {
-					at := rng.IntN(n)
-					c := &fleet[at]
-					name := c.Name
+					c := &fleet[rng.IntN(len(fleet))]
 					if rng.IntN(2) == 0 { // a new version of the same cluster
+						name := c.Name
 						*c = randomFleet(rng, 1)[0]
 						c.Name, c.UID = name, types.UID("uid-"+name)
+						c.ResourceVersion = fmt.Sprintf("r%d-%d-%d", round, step, j)
 					} else { // another cluster at that position
-						*c = randomFleet(rng, 1)[0]
-						c.Name = fmt.Sprintf("new-%d-%d-%d", round, step, j)
-						c.UID = types.UID(c.Name)
+						*c = fresh(j)
 					}
-					c.ResourceVersion = fmt.Sprintf("r%d-%d-%d", round, step, j)
 				}
 			}
 			a := apps[step%2]
 			got, err := p.Decide(a, fleet, prev, opts)
 			want, werr := Decide(a, fleet, prev, opts)
 			if (err == nil) != (werr == nil) {
-				t.Fatalf("round %d: Planner error %v, Decide error %v", round, err, werr)
+				t.Fatalf("round %d: Planner error %v, fresh error %v", round, err, werr)
 			}
 			if err != nil {
 				continue
 			}
-			samePlacement(t, got, want)
+			sameAsFresh(t, got, want)
 			prev = got.Placements()
 		}
 	}
@@ -315,24 +291,7 @@ func TestPlannerSelectorMemo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			samePlacement(t, got, mustDecide(t, a, fleet, nil, Options{}))
+			sameAsFresh(t, got, mustDecide(t, a, fleet, nil, Options{}))
 		}
 	}
-}
-
-// Past maxKeys interned group keys, a Planner starts its tables over and
-// still decides as Decide.
-func TestPlannerKeyTableReset(t *testing.T) {
-	var p Planner
-	fleet := versioned(benchFleet(100, 6), "1")
-	a := benchApp(true)
-	samePlacement(t, mustPlan(t, &p, a, fleet), mustDecide(t, a, fleet, nil, Options{}))
-	for i := len(p.keys); i <= maxKeys; i++ {
-		p.intern("filler-" + strconv.Itoa(i))
-	}
-	samePlacement(t, mustPlan(t, &p, a, fleet), mustDecide(t, a, fleet, nil, Options{}))
-	if len(p.keys) > 100 {
-		t.Fatalf("key table not reset: %d keys", len(p.keys))
-	}
-	samePlacement(t, mustPlan(t, &p, a, fleet), mustDecide(t, a, fleet, nil, Options{}))
 }

@@ -1,0 +1,224 @@
+package placement
+
+import (
+	"math"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+)
+
+// need is how many replicas a cluster must hold to be a candidate: one when
+// Divided, all of them when Duplicated.
+func (p *policy) need() int64 {
+	if p.divided {
+		return 1
+	}
+	return int64(p.replicas)
+}
+
+// fit is the capacity filter on the snapshot s of a cluster that already
+// runs prevReplicas of the app: those count as free room, so that an app
+// does not push itself off a full cluster. It returns the rejection (or
+// reasonNone), how many replicas fit and the Balance score.
+func (p *policy) fit(s *snapshot, prevReplicas int32) (why Reason, fit, balance int64) {
+	if !s.hasAlloc {
+		return ReasonNoCapacityData, 0, 0
+	}
+	need := p.need()
+	freeCPU := s.freeCPU + int64(prevReplicas)*p.cpuMilli
+	fitCPU := clampFit(p.perCPU.div(freeCPU))
+	if fitCPU < need {
+		return ReasonLacksCPU, 0, 0
+	}
+	freeMem := s.freeMem + int64(prevReplicas)*p.memBytes
+	fitMem := clampFit(p.perMem.div(freeMem))
+	if fitMem < need {
+		return ReasonLacksMemory, 0, 0
+	}
+	fitPods := int64(maxFit)
+	if s.hasPods {
+		fitPods = clampFit(s.freePods + int64(prevReplicas))
+	}
+	if fitPods < need {
+		return ReasonLacksPods, 0, 0
+	}
+	balance = s.balance
+	if prevReplicas > 0 {
+		balance = balanceOf(freeCPU, s.allocCPU, freeMem, s.allocMem)
+	}
+	return reasonNone, min(fitCPU, fitMem, fitPods), balance
+}
+
+// balanceOf is the Balance score: the share of cpu and memory still free,
+// the least utilised cluster scoring highest.
+func balanceOf(freeCPU, allocCPU, freeMem, allocMem int64) int64 {
+	if allocCPU > 0 && allocMem > 0 {
+		return (min(freeCPU*100/allocCPU, 100) + min(freeMem*100/allocMem, 100)) / 2
+	}
+	return 0
+}
+
+func clampFit(v int64) int64 {
+	return max(min(v, maxFit), 0)
+}
+
+// capacityRequest says how to get what the decision lacks: wake parked
+// clusters that would pass every filter, best tier first and cheapest
+// within a tier, only as many as cover the shortfall (never a whole tier,
+// as Navarkos did); then create clusters for what is still missing.
+func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
+	p := &r.p
+	req := &v1alpha1.CapacityRequest{Replicas: r.d.Unplaced, Clusters: r.d.MissingClusters}
+	if r.d.Unplaced > 0 {
+		req.CPU, req.Memory = quantities(p, r.d.Unplaced)
+	}
+	need := p.need()
+	type parked struct {
+		idx   int32
+		tier  int32
+		cost  int64
+		fit   int64
+		group string
+	}
+	var ps []parked
+	bestTier := int32(math.MaxInt32)
+	for i := range r.clusters {
+		c, s := &r.clusters[i], r.snapshot(int32(i))
+		if !r.matches(c, s) {
+			continue
+		}
+		if why, _ := r.specFilters(c, false); why != reasonNone {
+			continue
+		}
+		if p.static && r.staticWeight(c) == 0 {
+			continue
+		}
+		tier := int32(s.tier) // validated to 0-99 by the API, so as written
+		bestTier = min(bestTier, tier)
+		if s.phase != phaseParked || s.unhealthy {
+			continue
+		}
+		// A parked cluster runs nothing: its allocatable is what it offers.
+		// Without capacity data, assume it holds what one cluster must.
+		s.loadCapacity(c)
+		fit := need
+		if s.hasAlloc {
+			fit = min(s.allocCPU/p.cpuMilli, s.allocMem/p.memBytes)
+			if s.hasPods {
+				fit = min(fit, s.allocPods)
+			}
+		}
+		if fit < need {
+			continue
+		}
+		ps = append(ps, parked{idx: int32(i), tier: tier, cost: s.cost, fit: fit, group: r.groupKey(c)})
+	}
+	slices.SortFunc(ps, func(a, b parked) int {
+		switch {
+		case a.tier != b.tier:
+			return int(a.tier - b.tier)
+		case a.cost != b.cost:
+			if a.cost < b.cost {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(r.clusters[a.idx].Name, r.clusters[b.idx].Name)
+	})
+
+	usedGroups := make([]string, 0, len(r.d.Selected))
+	for _, s := range r.d.Selected {
+		if k := r.groupKey(&r.clusters[s.Cluster]); !slices.Contains(usedGroups, k) {
+			usedGroups = append(usedGroups, k)
+		}
+	}
+	groupsLeft := int64(max(p.minGroups-len(usedGroups), 0))
+	clustersLeft := int64(r.d.MissingClusters)
+	replicasLeft := int64(0)
+	if p.divided {
+		replicasLeft = int64(r.d.Unplaced)
+	}
+	taken := make([]bool, len(ps))
+	take := func(i int) {
+		taken[i] = true
+		clustersLeft--
+		replicasLeft -= ps[i].fit
+		req.Wake = append(req.Wake, r.clusters[ps[i].idx].Name)
+		if !slices.Contains(usedGroups, ps[i].group) {
+			usedGroups = append(usedGroups, ps[i].group)
+			groupsLeft--
+		}
+	}
+	// Missing groups first: they can only be filled from new groups.
+	for i := range ps {
+		if groupsLeft <= 0 {
+			break
+		}
+		if !slices.Contains(usedGroups, ps[i].group) {
+			take(i)
+		}
+	}
+	for i := range ps {
+		if clustersLeft <= 0 && replicasLeft <= 0 {
+			break
+		}
+		if !taken[i] {
+			take(i)
+		}
+	}
+	if len(req.Wake) > 0 {
+		req.Tier = ps[slices.Index(taken, true)].tier
+	} else if bestTier != math.MaxInt32 {
+		req.Tier = bestTier
+	} else {
+		req.Tier = 1
+	}
+	if clustersLeft > 0 || replicasLeft > 0 || groupsLeft > 0 {
+		req.CreateCount = int32(max(clustersLeft, groupsLeft, 1))
+		req.CreateRegions = r.createRegions(usedGroups)
+	}
+	return req
+}
+
+// createRegions suggests where new clusters go: the preferred regions the
+// residency rules allow, else the exact required regions; empty means
+// anywhere the policy allows. With region spread, used regions come last.
+func (r *decider) createRegions(usedGroups []string) []string {
+	pl := &r.app.Spec.Placement
+	var out []string
+	for _, reg := range pl.PreferredRegions {
+		if !strings.HasSuffix(reg, "*") && (len(pl.RequiredRegions) == 0 || matchAny(pl.RequiredRegions, reg)) {
+			out = append(out, reg)
+		}
+	}
+	if len(out) == 0 {
+		for _, reg := range pl.RequiredRegions {
+			if !strings.HasSuffix(reg, "*") {
+				out = append(out, reg)
+			}
+		}
+	}
+	if r.p.topology == topoRegion {
+		slices.SortStableFunc(out, func(a, b string) int {
+			ua, ub := slices.Contains(usedGroups, a), slices.Contains(usedGroups, b)
+			switch {
+			case ua == ub:
+				return 0
+			case ub:
+				return -1
+			}
+			return 1
+		})
+	}
+	return out
+}
+
+// quantities returns total cpu and memory for n replicas as API quantities.
+func quantities(p *policy, n int32) (*resource.Quantity, *resource.Quantity) {
+	cpu := resource.NewMilliQuantity(p.cpuMilli*int64(n), resource.DecimalSI)
+	mem := resource.NewQuantity(p.memBytes*int64(n), resource.BinarySI)
+	return cpu, mem
+}

@@ -31,7 +31,9 @@ const childEnv = "FNFLEET_TESTBED_CHILD_WORKDIR"
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(childEnv); dir != "" {
-		os.Exit(runChild(dir))
+		// runChild returns only if it could not create the cluster.
+		fmt.Fprintln(os.Stderr, runChild(dir))
+		os.Exit(1)
 	}
 	os.Exit(m.Run())
 }
@@ -273,23 +275,20 @@ func TestWatchdogDeletesClustersOfAKilledOwner(t *testing.T) {
 }
 
 // runChild is the owner process of the watchdog test: it creates a cluster,
-// reports it, and waits to be killed.
-func runChild(workdir string) int {
+// reports it, and waits to be killed. It returns only on failure.
+func runChild(workdir string) error {
 	bins, err := testbed.Binaries()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	p, err := local.New(local.Config{Binaries: bins, Workdir: workdir, OwnerPID: os.Getpid(),
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	c, err := p.Create(context.Background(), local.ClusterSpec{Name: "orphan"})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	fmt.Println("READY " + c.Workdir)
 	select {}

@@ -81,8 +81,8 @@ type Response struct {
 // Config configures a Driver.
 type Config struct {
 	// SocketDir holds the per-process socket directories. Unix socket paths
-	// are limited to 107 bytes (socket.MaxPathLen), so it should be short. Default: a new
-	// directory under os.TempDir(), removed by Close.
+	// are limited to 107 bytes (socket.CheckPath), so it should be short.
+	// Default: a new directory under os.TempDir(), removed by Close.
 	SocketDir string
 	// MaxProcsPerFn bounds the concurrent processes (and calls) of one
 	// function. Default 8.

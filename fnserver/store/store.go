@@ -21,8 +21,8 @@ import (
 	"github.com/fnfleet/fnfleet/fnserver/models"
 )
 
-// ErrInvalidCursor refuses a page cursor that no list returned.
-var ErrInvalidCursor = models.Error{Kind: models.Invalid, Message: "Invalid cursor: pass the next_cursor value of a previous page unchanged"}
+// errInvalidCursor refuses a page cursor that no list returned.
+var errInvalidCursor = models.Error{Kind: models.Invalid, Message: "Invalid cursor: pass the next_cursor value of a previous page unchanged"}
 
 // Store is the Fn object store.
 type Store struct {
@@ -188,7 +188,7 @@ func (p Page) normalize() (after string, perPage int, err error) {
 	if p.Cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(p.Cursor)
 		if err != nil {
-			return "", 0, ErrInvalidCursor
+			return "", 0, errInvalidCursor
 		}
 		after = string(b)
 	}

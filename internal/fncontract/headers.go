@@ -16,7 +16,6 @@
 package fncontract
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/textproto"
@@ -184,18 +183,14 @@ func ResponseToAgent(dst, src http.Header, trigger bool) {
 	}
 }
 
-// ErrBadStatus is wrapped by ResponseToCaller when Fn-Http-Status is not a
-// status code.
-var ErrBadStatus = errors.New("invalid Fn-Http-Status")
-
 // ResponseToCaller returns the status and headers the caller receives for
 // the function's 200 answer with headers h (which it does not change).
 // Through /invoke that is 200 and h as it is. Through an HTTP trigger it is
 // the status in Fn-Http-Status (200 when absent), the Fn-Http-H-<Name>
 // headers as <Name> and Content-Type; the rest is dropped (Fn-Call-Id is
 // the agent's to set). An Fn-Http-Status outside 100-999 leaves the status
-// 200 and is reported with an error wrapping ErrBadStatus, which the agent
-// may ignore, as the Fn server does, or treat as a broken function.
+// 200 and is reported with an error, which the agent may ignore, as the Fn
+// server does, or treat as a broken function.
 func ResponseToCaller(h http.Header, trigger bool) (int, http.Header, error) {
 	if !trigger {
 		return http.StatusOK, h, nil
@@ -216,7 +211,7 @@ func ResponseToCaller(h http.Header, trigger bool) (int, http.Header, error) {
 		if perr == nil && n >= 100 && n <= 999 {
 			status = n
 		} else {
-			err = fmt.Errorf("%w: %q", ErrBadStatus, s)
+			err = fmt.Errorf("Fn-Http-Status %q is not a status code", s)
 		}
 	}
 	return status, out, err

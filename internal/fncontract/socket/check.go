@@ -19,16 +19,16 @@ import (
 // directory: FN_LISTENER is unix:<dir>/lsnr.sock.
 const ListenerName = "lsnr.sock"
 
-// MaxPathLen is the longest path a unix socket address can hold on Linux:
+// maxPathLen is the longest path a unix socket address can hold on Linux:
 // sun_path is 108 bytes including the terminating NUL.
-const MaxPathLen = 107
+const maxPathLen = 107
 
 // CheckPath reports an error when the listener path link, or the phony
 // socket beside it (5 bytes longer), is too long for a unix socket.
 func CheckPath(link string) error {
 	for _, p := range []string{link, PhonyPath(link)} {
-		if len(p) > MaxPathLen {
-			return fmt.Errorf("socket path %q is %d bytes, but a unix socket path holds at most %d", p, len(p), MaxPathLen)
+		if len(p) > maxPathLen {
+			return fmt.Errorf("socket path %q is %d bytes, but a unix socket path holds at most %d", p, len(p), maxPathLen)
 		}
 	}
 	return nil

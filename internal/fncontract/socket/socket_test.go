@@ -93,14 +93,15 @@ func TestListenInMissingDirectory(t *testing.T) {
 // The phony socket's path is 5 bytes longer than the listener's, so a
 // listener path that fits can still leave no room for the socket.
 func TestCheckPath(t *testing.T) {
-	dir := "/" + strings.Repeat("d", socket.MaxPathLen-len("/phony"+socket.ListenerName)-1)
+	const maxPathLen = 107 // sun_path's 108 bytes, less the NUL
+	dir := "/" + strings.Repeat("d", maxPathLen-len("/phony"+socket.ListenerName)-1)
 	fits := dir + "/" + socket.ListenerName // phony path exactly 107 bytes
 	if err := socket.CheckPath(fits); err != nil {
 		t.Errorf("CheckPath(%d-byte listener, %d-byte socket) = %v", len(fits), len(socket.PhonyPath(fits)), err)
 	}
 	tooLong := dir + "d/" + socket.ListenerName // listener fits, phony does not
 	err := socket.CheckPath(tooLong)
-	if len(tooLong) > socket.MaxPathLen || err == nil || !strings.Contains(err.Error(), "holds at most 107") {
+	if len(tooLong) > maxPathLen || err == nil || !strings.Contains(err.Error(), "holds at most 107") {
 		t.Errorf("CheckPath(%d-byte listener, %d-byte socket) = %v, want the phony path refused", len(tooLong), len(socket.PhonyPath(tooLong)), err)
 	}
 }

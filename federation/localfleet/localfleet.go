@@ -24,10 +24,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/fnfleet/fnfleet/fnserver"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
+	"github.com/fnfleet/fnfleet/fnserver"
 	"github.com/fnfleet/fnfleet/installer"
 )
 

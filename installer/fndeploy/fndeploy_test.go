@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/fnfleet/fnfleet/fdk/fdktest"
-	"github.com/fnfleet/fnfleet/fnserver"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/fnserver"
 	"github.com/fnfleet/fnfleet/installer/fndeploy"
 )
 

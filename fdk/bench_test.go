@@ -13,8 +13,8 @@ import (
 
 	"github.com/fnfleet/fnfleet/fdk"
 	"github.com/fnfleet/fnfleet/fdk/fdktest"
-	"github.com/fnfleet/fnfleet/fdk/internal/agentconn"
 	"github.com/fnfleet/fnfleet/functions/echo/echo"
+	"github.com/fnfleet/fnfleet/internal/fncontract"
 )
 
 // echoCaller sends echo calls with a 1 KiB body over one connection.
@@ -29,7 +29,7 @@ type echoCaller struct {
 func newEchoCaller(socket string) *echoCaller {
 	body := bytes.Repeat([]byte("a"), 1024)
 	return &echoCaller{
-		client: &http.Client{Transport: agentconn.Transport(socket)}, body: body, rd: bytes.NewReader(body),
+		client: &http.Client{Transport: fncontract.Transport(socket)}, body: body, rd: bytes.NewReader(body),
 		got: bytes.NewBuffer(make([]byte, 0, 4096)), deadline: time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
 	}
 }

@@ -5,12 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
+	"github.com/fnfleet/fnfleet/internal/fncontract/socket"
 )
-
-// maxSocketPath is the longest path a unix socket address can hold on
-// Linux (sun_path is 108 bytes including the terminating NUL).
-const maxSocketPath = 107
 
 // runConfig is the environment Serve needs, validated.
 type runConfig struct {
@@ -49,11 +45,9 @@ func parseEnv(env []string) (runConfig, error) {
 		return cfg, fmt.Errorf("fdk: FN_FORMAT=%q is not supported: this FDK speaks only http-stream (set format http-stream or leave FN_FORMAT unset)", format)
 	}
 	path = filepath.Clean(path)
-	cfg.socket = socketPaths{link: path, phony: agentsock.PhonyPath(path)}
-	for _, p := range []string{cfg.socket.link, cfg.socket.phony} {
-		if len(p) > maxSocketPath {
-			return cfg, fmt.Errorf("fdk: socket path %q is %d bytes, but a unix socket path holds at most %d: use a shorter FN_LISTENER directory", p, len(p), maxSocketPath)
-		}
+	cfg.socket = socketPaths{link: path, phony: socket.PhonyPath(path)}
+	if err := socket.CheckPath(path); err != nil {
+		return cfg, fmt.Errorf("fdk: %w: use a shorter FN_LISTENER directory", err)
 	}
 	cfg.fn = fnEnv{
 		config:  vars,

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
+	"github.com/fnfleet/fnfleet/internal/fncontract/socket"
 )
 
 // Version is this FDK's version, sent in the Fn-Fdk-Version header.
@@ -88,7 +88,7 @@ func Serve(ctx context.Context, h Handler, opts Options) error {
 	if shutdownTimeout <= 0 {
 		shutdownTimeout = 10 * time.Second
 	}
-	lis, err := agentsock.Listen(cfg.socket.link)
+	lis, err := socket.Listen(cfg.socket.link)
 	if err != nil {
 		return fmt.Errorf("fdk: %w", err)
 	}

@@ -16,7 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
+	"github.com/fnfleet/fnfleet/internal/fncontract"
+	"github.com/fnfleet/fnfleet/internal/fncontract/socket"
 )
 
 // server answers the Fn agent's calls on the socket.
@@ -91,7 +92,7 @@ func (s *server) run(ctx context.Context, lis *net.UnixListener, paths socketPat
 	// Shutdown closes the queue only if its Serve had started; make sure a
 	// late deadline cannot block on it.
 	_ = s.rescued.Close()
-	if err := agentsock.Remove(paths.link); err != nil {
+	if err := socket.Remove(paths.link); err != nil {
 		serveErr = errors.Join(serveErr, fmt.Errorf("fdk: %w", err))
 	}
 	return serveErr
@@ -105,17 +106,17 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadGateway, fmt.Sprintf("reading the request body: %v", err))
 		return
 	}
-	in := MapRequestHeaders(r.Header)
+	in := fncontract.RequestFromAgent(r.Header)
 	resp := s.responses.Get().(*response)
-	ctx := newCallCtx(r.Context(), s.parseDeadline(r.Header.Get(HeaderDeadline)))
-	ctx.setCall(s.env, in)
+	call := newActiveCall(r.Context(), s.parseDeadline(r.Header.Get(HeaderDeadline)))
+	call.setCall(s.env, in)
 
 	// The handler runs on this goroutine: handing every call to another
 	// goroutine costs more than the rest of the FDK together. When the
 	// deadline passes first, expire answers from the timer's goroutine.
-	ctx.start(s, w, resp)
-	panicked, value, stack := s.runHandler(ctx, body, resp)
-	if !ctx.finish() {
+	call.start(s, w, resp)
+	panicked, value, stack := s.runHandler(call, body, resp)
+	if !call.finish() {
 		// Answered 504 already; resp may still be referenced by the
 		// handler's leftovers, so it is not recycled.
 		if panicked {
@@ -131,7 +132,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	mapResponseHeaders(h, resp.header, in.Trigger)
+	fncontract.ResponseToAgent(h, resp.header, in.Trigger)
 	if resp.status == http.StatusOK {
 		h[HeaderHTTPStatus] = s.status200
 	} else {
@@ -187,7 +188,8 @@ func (s *server) expire(w http.ResponseWriter, resp *response, callID string) {
 		StatusCode: http.StatusGatewayTimeout, ProtoMajor: 1, ProtoMinor: 1,
 		Header: h, ContentLength: int64(len(b)), Body: io.NopCloser(bytes.NewReader(b)),
 	}
-	if err := answer.Write(rw.Writer); err == nil {
+	// The Hijack error above is nil here; this err is the answer's.
+	if err = answer.Write(rw.Writer); err == nil {
 		err = rw.Flush()
 	}
 	if err != nil {

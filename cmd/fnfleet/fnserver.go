@@ -8,7 +8,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/fnfleet/fnfleet/fdk/host"
+	"github.com/fnfleet/fnfleet/fnserver"
 )
 
 func fnServerCommand() command {
@@ -39,7 +39,7 @@ func runFnServer(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stderr, "fnfleet fn-server: unexpected arguments %q: everything is set with flags\n", fs.Args())
 		return errUsage
 	}
-	cfg := host.Config{
+	cfg := fnserver.Config{
 		DataDir:         *data,
 		PublicURL:       *publicURL,
 		MaxRequestBytes: *maxBody,
@@ -48,13 +48,13 @@ func runFnServer(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		Logger:          slog.Default(),
 	}
 	if *images != "" {
-		m, err := host.LoadImages(*images)
+		m, err := fnserver.LoadImages(*images)
 		if err != nil {
 			return err
 		}
 		cfg.Images = m
 	}
-	srv, err := host.New(ctx, cfg)
+	srv, err := fnserver.New(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -31,12 +31,8 @@ type authenticator struct {
 	token      string
 }
 
-// authenticator picks the configured secrets: the options' if any were
-// given, else the function's config.
-func (o *options) authenticator(config map[string]string) authenticator {
-	if o.explicit {
-		return authenticator{hmacSecret: o.hmacSecret, token: o.token}
-	}
+// authenticatorFor picks the secrets configured in the function's config.
+func authenticatorFor(config map[string]string) authenticator {
 	a := authenticator{token: config[ConfigToken]}
 	if s := config[ConfigHMACSecret]; s != "" {
 		a.hmacSecret = []byte(s)

@@ -22,8 +22,7 @@
 // Errors carry a JSON body {"message": "..."}.
 //
 // Authentication: when FNFLEET_EVENT_HMAC_SECRET or FNFLEET_EVENT_TOKEN is
-// in the function's config (or WithHMACSecret / WithBearerToken is given),
-// every event must carry X-Fnfleet-Signature: sha256=<hex HMAC-SHA256 of
+// in the function's config, every event must carry X-Fnfleet-Signature: sha256=<hex HMAC-SHA256 of
 // the request body> or Authorization: Bearer <token>, whichever is
 // configured (either one when both are).
 package cloudevent
@@ -53,44 +52,10 @@ import (
 // documentation).
 type HandlerFunc func(ctx context.Context, e event.Event) (*event.Event, error)
 
-// Option configures Handler.
-type Option func(*options)
-
-type options struct {
-	hmacSecret []byte
-	token      string
-	explicit   bool
-	logger     *slog.Logger
-}
-
-// WithHMACSecret requires every event to be signed with secret (see the
-// package documentation) instead of reading the secret from config.
-func WithHMACSecret(secret []byte) Option {
-	return func(o *options) { o.hmacSecret, o.explicit = bytes.Clone(secret), true }
-}
-
-// WithBearerToken requires every event to carry token as a bearer token
-// instead of reading it from config.
-func WithBearerToken(token string) Option {
-	return func(o *options) { o.token, o.explicit = token, true }
-}
-
-// WithLogger sets where handler errors are logged; the default is
-// slog.Default().
-func WithLogger(l *slog.Logger) Option {
-	return func(o *options) { o.logger = l }
-}
-
 // Handler returns an fdk.Handler that decodes, authenticates and validates
-// each call as a CloudEvent and passes it to fn.
-func Handler(fn HandlerFunc, opts ...Option) fdk.Handler {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if o.logger == nil {
-		o.logger = slog.Default()
-	}
+// each call as a CloudEvent and passes it to fn. Handler errors are logged
+// with slog.Default().
+func Handler(fn HandlerFunc) fdk.Handler {
 	return fdk.HandlerFunc(func(ctx context.Context, in io.Reader, out io.Writer) {
 		rw := responseWriter(out)
 		fc := fdk.GetContext(ctx)
@@ -99,7 +64,7 @@ func Handler(fn HandlerFunc, opts ...Option) fdk.Handler {
 			writeError(rw, http.StatusBadRequest, fmt.Sprintf("reading the event: %v", err))
 			return
 		}
-		auth := o.authenticator(fc.Config())
+		auth := authenticatorFor(fc.Config())
 		if err := auth.check(fc.Header(), body); err != nil {
 			if auth.token != "" {
 				rw.Header().Set("WWW-Authenticate", `Bearer realm="fnfleet events"`)
@@ -115,7 +80,7 @@ func Handler(fn HandlerFunc, opts ...Option) fdk.Handler {
 		reply, err := fn(ctx, *e)
 		if err != nil {
 			status := StatusOf(err)
-			o.logger.ErrorContext(ctx, "cloudevent: handler failed", "call_id", fc.CallID(),
+			slog.ErrorContext(ctx, "cloudevent: handler failed", "call_id", fc.CallID(),
 				"event_id", e.ID(), "event_type", e.Type(), "status", status, "err", err.Error())
 			writeError(rw, status, err.Error())
 			return

@@ -126,15 +126,15 @@ func TestEvents(t *testing.T) {
 					}
 					checkStatus(t, tc.call, r, tc.wantStatus)
 					h := r.CallerHeader
-					switch {
-					case tc.wantStatus == 200:
+					switch tc.wantStatus {
+					case 200:
 						if h.Get("Ce-Type") != tc.wantReply || h.Get("Ce-Source") != "/conformance" || h.Get("Ce-Specversion") != "1.0" || h.Get("Ce-Inreplyto") == "" {
 							t.Fatalf("reply is not a binary-mode event: %v", h)
 						}
 						if h.Get("Content-Type") != "application/json" || !strings.Contains(string(r.Body), `"`) {
 							t.Fatalf("reply data %q (%s)", r.Body, h.Get("Content-Type"))
 						}
-					case tc.wantStatus == 204:
+					case 204:
 						if len(r.Body) != 0 {
 							t.Fatalf("body %q, want none", r.Body)
 						}

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,7 +20,8 @@ import (
 	"time"
 
 	"github.com/fnfleet/fnfleet/fdk"
-	"github.com/fnfleet/fnfleet/fdk/internal/agentconn"
+	"github.com/fnfleet/fnfleet/internal/fncontract"
+	"github.com/fnfleet/fnfleet/internal/fncontract/socket"
 )
 
 // Agent is a fake Fn agent bound to one running function container.
@@ -134,8 +134,7 @@ func StartProcess(ctx context.Context, path, dir string, opts Options) (*Agent, 
 			return errOrExit(err)
 		case <-time.After(15 * time.Second):
 			_ = cmd.Process.Kill()
-			<-waited
-			return errors.New("fdktest: function ignored SIGTERM for 15 s and was killed")
+			return fmt.Errorf("fdktest: function ignored SIGTERM for 15 s and was killed: %w", <-waited)
 		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, HotStartTimeout)
@@ -143,7 +142,7 @@ func StartProcess(ctx context.Context, path, dir string, opts Options) (*Agent, 
 	if _, err := WaitForSocket(wctx, dir, waited); err != nil {
 		_ = cmd.Process.Kill()
 		select {
-		case <-waited:
+		case <-waited: //nolint:errcheck // killed on purpose: how it died adds nothing to the start error
 		case <-time.After(5 * time.Second):
 		}
 		return nil, fmt.Errorf("fdktest: starting %s: %w\nstderr:\n%s", path, err, stderr.String())
@@ -166,7 +165,7 @@ func errOrExit(err error) error {
 }
 
 // Connect returns an Agent for a function that something else started and
-// that listens in dir (for example a process-based Fn host). Its Stop only
+// that listens in dir (for example the process-based Fn server). Its Stop only
 // closes the connection.
 func Connect(dir string) *Agent {
 	a := newAgent(dir, nil)
@@ -175,7 +174,7 @@ func Connect(dir string) *Agent {
 }
 
 func newAgent(dir string, env []string) *Agent {
-	tr := agentconn.Transport(filepath.Join(dir, "lsnr.sock"))
+	tr := fncontract.Transport(filepath.Join(dir, socket.ListenerName))
 	return &Agent{Dir: dir, Env: env, client: &http.Client{Transport: tr}}
 }
 
@@ -241,16 +240,6 @@ type Result struct {
 // make the agent shut the container down.
 var ErrInvalidResponse = errors.New("fdktest: invalid function response")
 
-// hopByHop reports the (canonical) headers the agent does not forward.
-func hopByHop(name string) bool {
-	switch name {
-	case "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
-		return true
-	}
-	return false
-}
-
 // Call sends c to the function and reads the whole answer.
 func (a *Agent) Call(ctx context.Context, c Call) (*Result, error) {
 	req, err := a.request(ctx, c)
@@ -278,26 +267,14 @@ func (a *Agent) Call(ctx context.Context, c Call) (*Result, error) {
 	default:
 		return res, fmt.Errorf("%w: status %d (the agent accepts only 200, 502 and 504)", ErrInvalidResponse, resp.StatusCode)
 	}
-	if c.Trigger == nil {
-		res.CallerStatus, res.CallerHeader = http.StatusOK, res.Header
-		return res, nil
+	res.CallerStatus, res.CallerHeader, err = fncontract.ResponseToCaller(resp.Header, c.Trigger != nil)
+	if err != nil {
+		// The Fn server would answer 200; a test wants to hear of it.
+		return res, fmt.Errorf("%w: %w", ErrInvalidResponse, err)
 	}
-	res.CallerStatus = http.StatusOK
-	if s := resp.Header.Get(fdk.HeaderHTTPStatus); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 100 || n > 999 {
-			return res, fmt.Errorf("%w: Fn-Http-Status %q is not a status code", ErrInvalidResponse, s)
-		}
-		res.CallerStatus = n
-	}
-	res.CallerHeader = http.Header{}
-	for k, vs := range resp.Header {
-		switch {
-		case k == "Content-Type" || k == fdk.HeaderCallID:
-			res.CallerHeader[k] = vs
-		case strings.HasPrefix(k, fdk.HeaderHTTPPrefix) && len(k) > len(fdk.HeaderHTTPPrefix):
-			res.CallerHeader[k[len(fdk.HeaderHTTPPrefix):]] = vs
-		}
+	if c.Trigger != nil {
+		// As the Fn server, the agent names the call in its answer.
+		res.CallerHeader.Set(fdk.HeaderCallID, req.Header.Get(fdk.HeaderCallID))
 	}
 	return res, nil
 }
@@ -328,33 +305,25 @@ func (a *Agent) request(ctx context.Context, c Call) (callRequest, error) {
 		cancel()
 		return callRequest{}, fmt.Errorf("fdktest: building the call: %w", err)
 	}
-	for k, vs := range c.Header {
-		ck := http.CanonicalHeaderKey(k)
-		if hopByHop(ck) || ck == "Content-Type" {
-			continue
+	caller := c.Header
+	if c.ContentType != "" {
+		caller = c.Header.Clone()
+		if caller == nil {
+			caller = http.Header{}
 		}
-		if c.Trigger != nil {
-			ck = fdk.HeaderHTTPPrefix + ck
-		}
-		req.Header[ck] = append(req.Header[ck], vs...)
+		caller.Set("Content-Type", c.ContentType)
 	}
-	if ct := c.ContentType; ct != "" {
-		req.Header.Set("Content-Type", ct)
-	} else if ct := c.Header.Get("Content-Type"); ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
+	var trigger *fncontract.Trigger
 	if c.Trigger != nil {
-		method, u := c.Trigger.Method, c.Trigger.URL
-		if method == "" {
-			method = http.MethodGet
+		trigger = &fncontract.Trigger{Method: c.Trigger.Method, URL: c.Trigger.URL}
+		if trigger.Method == "" {
+			trigger.Method = http.MethodGet
 		}
-		if u == "" {
-			u = "http://localhost:8080/t/app/fn"
+		if trigger.URL == "" {
+			trigger.URL = "http://localhost:8080/t/app/fn"
 		}
-		req.Header.Set(fdk.HeaderHTTPMethod, method)
-		req.Header.Set(fdk.HeaderHTTPURL, u)
-		req.Header.Set(fdk.HeaderIntent, fdk.IntentHTTPRequest)
 	}
+	req.Header = fncontract.RequestToFunction(caller, trigger)
 	req.Header.Set(fdk.HeaderCallID, callID)
 	req.Header.Set(fdk.HeaderDeadline, deadline.UTC().Format(time.RFC3339))
 	return callRequest{Request: req, cancel: cancel}, nil

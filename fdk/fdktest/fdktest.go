@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
+	"github.com/fnfleet/fnfleet/internal/fncontract/socket"
 )
 
 // HotStartTimeout is how long the agent waits for a container's socket
@@ -83,7 +83,7 @@ func Environ(dir string, opts Options) []string {
 		env = append(env, k+"="+opts.Config[k])
 	}
 	env = append(env,
-		"FN_LISTENER=unix:"+filepath.Join(dir, "lsnr.sock"),
+		"FN_LISTENER=unix:"+filepath.Join(dir, socket.ListenerName),
 		"FN_FORMAT=http-stream",
 		"FN_APP_ID="+appID,
 		"FN_FN_ID="+fnID,
@@ -102,7 +102,7 @@ var ErrBadSocket = errors.New("fdktest: lsnr.sock rejected")
 // it must resolve to a socket. exited, if not nil, ends the wait early
 // (the process died); its value is reported.
 func WaitForSocket(ctx context.Context, dir string, exited <-chan error) (string, error) {
-	link := filepath.Join(dir, "lsnr.sock")
+	link := filepath.Join(dir, socket.ListenerName)
 	pause := 20 * time.Microsecond
 	var timer *time.Timer
 	// A rejected lsnr.sock may be a stale file the function has yet to
@@ -132,7 +132,7 @@ func WaitForSocket(ctx context.Context, dir string, exited <-chan error) (string
 			}
 			return "", fmt.Errorf("fdktest: waiting for %s: %w", link, context.Cause(ctx))
 		case err := <-exited:
-			return "", errors.Join(fmt.Errorf("fdktest: function exited before creating a valid %s: %v", link, err), rejected)
+			return "", errors.Join(fmt.Errorf("fdktest: function exited before creating a valid %s: %w", link, err), rejected)
 		case <-timer.C:
 		}
 		if pause < 250*time.Microsecond {
@@ -147,7 +147,7 @@ func checkSocket(link string, fi fs.FileInfo) error {
 	if fi.Mode()&fs.ModeSymlink == 0 {
 		return fmt.Errorf("%w: %s is not a symlink (mode %v)", ErrBadSocket, link, fi.Mode())
 	}
-	if err := agentsock.Check(link); err != nil {
+	if err := socket.Check(link); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadSocket, err)
 	}
 	return nil

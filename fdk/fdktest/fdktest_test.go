@@ -100,7 +100,7 @@ func TestCallReportsInvalidStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := fdktest.Connect(dir)
-	defer a.Stop()
+	defer func() { _ = a.Stop() }()
 	r, err := a.Call(context.Background(), fdktest.Call{Body: []byte("x")})
 	if !errors.Is(err, fdktest.ErrInvalidResponse) || r.Status != http.StatusBadRequest {
 		t.Fatalf("result %+v, err %v: want ErrInvalidResponse for a 400", r, err)

@@ -24,10 +24,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/fnfleet/fnfleet/fdk/host"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
+	"github.com/fnfleet/fnfleet/fnserver"
 	"github.com/fnfleet/fnfleet/installer"
 )
 
@@ -77,7 +77,7 @@ type Member struct {
 	// Install is what the installer did on the cluster.
 	Install installer.Result
 
-	fn     *host.Server
+	fn     *fnserver.Server
 	stop   context.CancelFunc // ends Serve
 	served chan error         // Serve's result
 }
@@ -149,7 +149,7 @@ func Up(ctx context.Context, cfg Config) (f *Fleet, err error) {
 // plane and publishes the data plane's address on the Fn Service.
 func (f *Fleet) startMember(ctx context.Context, in *installer.Installer, m *Member, cfg Config) error {
 	dataDir := filepath.Join(cfg.Workdir, "fn", m.Spec.Name)
-	srv, err := host.New(ctx, host.Config{
+	srv, err := fnserver.New(ctx, fnserver.Config{
 		DataDir:   dataDir,
 		Images:    cfg.Images,
 		PublicURL: m.FnURL,

@@ -21,10 +21,8 @@ import (
 	"github.com/go-openapi/strfmt"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/internal/fncontract"
 )
-
-// InvokeEndpointAnnotation carries a function's invoke URL.
-const InvokeEndpointAnnotation = "fnproject.io/fn/invokeEndpoint"
 
 // Deployed is what Apply left on the server.
 type Deployed struct {
@@ -52,7 +50,7 @@ func Apply(ctx context.Context, baseURL string, app *v1alpha1.FnApp) (Deployed, 
 		if err != nil {
 			return Deployed{}, fmt.Errorf("deploy function %s/%s to %s: %w", app.Name, f.Name, baseURL, err)
 		}
-		if s, ok := fn.Annotations[InvokeEndpointAnnotation].(string); ok {
+		if s, ok := fn.Annotations[fncontract.InvokeEndpointAnnotation].(string); ok {
 			out.InvokeURLs[f.Name] = s
 		}
 		for _, t := range f.Triggers {

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/fnfleet/fnfleet/fdk/fdktest"
-	"github.com/fnfleet/fnfleet/fdk/host"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/fnserver"
 	"github.com/fnfleet/fnfleet/installer/fndeploy"
 )
 
@@ -58,7 +58,7 @@ func TestApplyRefusesABadURL(t *testing.T) {
 
 func startHost(t *testing.T, images map[string]string) string {
 	t.Helper()
-	srv, err := host.New(t.Context(), host.Config{DataDir: t.TempDir(), Images: images})
+	srv, err := fnserver.New(t.Context(), fnserver.Config{DataDir: t.TempDir(), Images: images})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 // Command minlisten is the start-up baseline of the FDK's benchmarks: the
 // least a Go program must do to satisfy the Fn socket handshake (the FDK's
-// own, agentsock.Listen) with no HTTP server and no FDK. It then waits for
+// own, socket.Listen) with no HTTP server and no FDK. It then waits for
 // SIGTERM and cleans up.
 package main
 
@@ -11,7 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
+	"github.com/fnfleet/fnfleet/internal/fncontract/socket"
 )
 
 func main() {
@@ -28,11 +28,11 @@ func run() error {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
-	lis, err := agentsock.Listen(link)
+	lis, err := socket.Listen(link)
 	if err != nil {
 		return err
 	}
 	<-sig
 	_ = lis.Close()
-	return agentsock.Remove(link)
+	return socket.Remove(link)
 }

@@ -1,5 +1,5 @@
 // Command plainecho is the echo function written without the FDK: a bare
-// net/http server behind the FDK's socket handshake (agentsock.Listen),
+// net/http server behind the FDK's socket handshake (socket.Listen),
 // answering each call with its body. The FDK's start-up benchmark measures
 // functions/echo against it: any Go function that speaks HTTP on the
 // socket pays for what this program does.
@@ -16,7 +16,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/fnfleet/fnfleet/fdk/internal/agentsock"
+	"github.com/fnfleet/fnfleet/internal/fncontract/socket"
 )
 
 func main() {
@@ -33,7 +33,7 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	lis, err := agentsock.Listen(link)
+	lis, err := socket.Listen(link)
 	if err != nil {
 		return err
 	}
@@ -46,8 +46,8 @@ func run() error {
 	go func() { served <- srv.Serve(lis) }()
 	select {
 	case err := <-served:
-		return errors.Join(fmt.Errorf("serving: %w", err), agentsock.Remove(link))
+		return errors.Join(fmt.Errorf("serving: %w", err), socket.Remove(link))
 	case <-ctx.Done():
-		return errors.Join(srv.Shutdown(context.Background()), agentsock.Remove(link))
+		return errors.Join(srv.Shutdown(context.Background()), socket.Remove(link))
 	}
 }

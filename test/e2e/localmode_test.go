@@ -18,7 +18,7 @@ import (
 	"github.com/fnfleet/fnfleet/fdk/fdktest"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/hub"
-	"github.com/fnfleet/fnfleet/federation/localfleet"
+	"github.com/fnfleet/fnfleet/federation/localmode"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
@@ -36,10 +36,10 @@ func TestLocalFleetServesAPlacedApp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 	workdir := t.TempDir()
-	fleet, err := localfleet.Up(ctx, localfleet.Config{
+	fleet, err := localmode.Up(ctx, localmode.Config{
 		Binaries: bins,
 		Workdir:  workdir,
-		Members: []localfleet.MemberSpec{
+		Members: []localmode.MemberSpec{
 			{Name: "eu", Region: "eu-west", Tier: 1, CostPerHour: "0.40"},
 			{Name: "us", Region: "us-east", Tier: 1, CostPerHour: "0.55"},
 		},

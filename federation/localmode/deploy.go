@@ -1,4 +1,4 @@
-package localfleet
+package localmode
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/placement"
-	"github.com/fnfleet/fnfleet/installer/fndeploy"
+	"github.com/fnfleet/fnfleet/federation/fndeploy"
 )
 
 // Deploy creates app in the hub, places it on the members with the placement

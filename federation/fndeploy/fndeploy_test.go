@@ -11,7 +11,7 @@ import (
 	"github.com/fnfleet/fnfleet/fdk/fdktest"
 	"github.com/fnfleet/fnfleet/fdk/host"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
-	"github.com/fnfleet/fnfleet/installer/fndeploy"
+	"github.com/fnfleet/fnfleet/federation/fndeploy"
 )
 
 // TestApplyDeploysAndIsIdempotent deploys to a real Fn API (the process

@@ -1,11 +1,11 @@
-// Package localfleet brings a whole fnfleet fleet up on one machine, with no
+// Package localmode brings a whole fnfleet fleet up on one machine, with no
 // container engine: a hub cluster holding the fnfleet API and member clusters
 // from the local provider, Fn installed on every member with the installer,
 // and, because kwok runs no containers, a real process-based Fn server per
 // member as its data plane. Each data plane listens on a loopback address of
 // its own (127.0.1.N), which the member's Fn Service publishes as its load
 // balancer address, so calls really reach a function "in" that cluster.
-package localfleet
+package localmode
 
 import (
 	"context"

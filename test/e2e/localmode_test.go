@@ -157,7 +157,8 @@ func TestLocalFleetServesAPlacedApp(t *testing.T) {
 		t.Fatalf("processes left after Close: %v (%v)", left, err)
 	}
 	for _, m := range fleet.Members {
-		if _, err := http.Get(m.FnURL); err == nil {
+		if resp, err := http.Get(m.FnURL); err == nil {
+			resp.Body.Close()
 			t.Errorf("member %s data plane still answers after Close", m.Spec.Name)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -79,6 +80,20 @@ func TestLocalFleetServesAPlacedApp(t *testing.T) {
 		if !strings.HasPrefix(mc.Status.FnEndpoint, "http://127.0.1.") {
 			t.Errorf("MemberCluster %s Fn endpoint %q, want its loopback data plane", mc.Name, mc.Status.FnEndpoint)
 		}
+	}
+
+	// One member read by name, as the shells read it; a missing object
+	// is NotFound through the client's wrapping, which the placement shell
+	// relies on to leave a deleted app alone.
+	eu, err := hc.GetMemberCluster(ctx, "eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fleet.Member("eu").FnURL; eu.Status.FnEndpoint != want {
+		t.Errorf("MemberCluster eu Fn endpoint %q, want %q", eu.Status.FnEndpoint, want)
+	}
+	if _, err := hc.GetFleetApp(ctx, "default", "nope"); !apierrors.IsNotFound(err) {
+		t.Errorf("GetFleetApp of a missing app: %v, want NotFound", err)
 	}
 
 	// Fn is a real Helm release on each member, and its Service publishes

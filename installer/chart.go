@@ -11,8 +11,8 @@ import (
 	"github.com/fnfleet/fnfleet/charts"
 )
 
-// LoadChart loads one of the charts embedded in the binary (see package charts).
-func LoadChart(name string) (*chart.Chart, error) {
+// loadChart loads one of the charts embedded in the binary (see package charts).
+func loadChart(name string) (*chart.Chart, error) {
 	fsys, err := charts.FS(name)
 	if err != nil {
 		return nil, err

@@ -132,7 +132,7 @@ func (in *Installer) Apply(ctx context.Context, target Target, rel Release) (Res
 		return Result{}, err
 	}
 	log := in.log.With("release", rel.Name, "namespace", rel.Namespace)
-	ch, err := LoadChart(rel.Chart)
+	ch, err := loadChart(rel.Chart)
 	if err != nil {
 		return Result{}, err
 	}

@@ -8,25 +8,25 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 )
 
-// RenderKubeVersion is the Kubernetes version Render renders for: the version
+// renderKubeVersion is the Kubernetes version Render renders for: the version
 // fnfleet's test clusters run.
-const RenderKubeVersion = "v1.37.2"
+const renderKubeVersion = "v1.37.2"
 
 // Render returns the manifest rel would install, without a cluster: values
 // are checked against the chart's schema and templates are rendered for
-// RenderKubeVersion. NOTES.txt is returned separately.
+// Kubernetes v1.37.2 (renderKubeVersion). NOTES.txt is returned separately.
 func Render(ctx context.Context, rel Release) (manifest, notesTxt string, err error) {
 	rel = rel.withDefaults()
 	if err := rel.validate(); err != nil {
 		return "", "", err
 	}
-	ch, err := LoadChart(rel.Chart)
+	ch, err := loadChart(rel.Chart)
 	if err != nil {
 		return "", "", err
 	}
-	kv, err := chartutil.ParseKubeVersion(RenderKubeVersion)
+	kv, err := chartutil.ParseKubeVersion(renderKubeVersion)
 	if err != nil {
-		return "", "", fmt.Errorf("parse kube version %s: %w", RenderKubeVersion, err)
+		return "", "", fmt.Errorf("parse kube version %s: %w", renderKubeVersion, err)
 	}
 	// A client-only install renders with an in-memory release record that
 	// is thrown away; nothing touches a cluster.

@@ -497,7 +497,7 @@ func TestChartLint(t *testing.T) {
 	if err := os.CopyFS(dir, fsys); err != nil {
 		t.Fatal(err)
 	}
-	kv, err := chartutil.ParseKubeVersion(RenderKubeVersion)
+	kv, err := chartutil.ParseKubeVersion(renderKubeVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,7 +513,7 @@ func TestChartLint(t *testing.T) {
 }
 
 func TestEmbeddedChart(t *testing.T) {
-	ch, err := LoadChart(charts.Fn)
+	ch, err := loadChart(charts.Fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +523,7 @@ func TestEmbeddedChart(t *testing.T) {
 	if len(ch.Schema) == 0 || !json.Valid(ch.Schema) {
 		t.Error("values.schema.json missing or invalid")
 	}
-	if _, err := LoadChart("nope"); err == nil || !strings.Contains(err.Error(), "not embedded") {
+	if _, err := loadChart("nope"); err == nil || !strings.Contains(err.Error(), "not embedded") {
 		t.Errorf("unknown chart error = %v", err)
 	}
 }

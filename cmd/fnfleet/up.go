@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
-	"github.com/fnfleet/fnfleet/federation/localfleet"
+	"github.com/fnfleet/fnfleet/federation/localmode"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 )
 
@@ -27,7 +27,7 @@ func upCommand() command {
 }
 
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	members := []localfleet.MemberSpec{
+	members := []localmode.MemberSpec{
 		{Name: "member-1", Region: "eu-west", Tier: 1, CostPerHour: "0.40"},
 		{Name: "member-2", Region: "us-east", Tier: 1, CostPerHour: "0.55"},
 		{Name: "member-3", Region: "ap-south", Tier: 2, CostPerHour: "0.30"},
@@ -69,7 +69,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	start := time.Now()
 	fmt.Fprintf(stdout, "Starting the local fleet: a hub and %d members, Fn installed on each ...\n", *n)
-	fleet, err := localfleet.Up(ctx, localfleet.Config{
+	fleet, err := localmode.Up(ctx, localmode.Config{
 		Binaries: bins,
 		Workdir:  *workdir,
 		Members:  members[:*n],
@@ -116,7 +116,7 @@ func demoApp(members int) *v1alpha1.FleetApp {
 	}
 }
 
-func printFleet(w io.Writer, f *localfleet.Fleet, app *v1alpha1.FleetApp, kubectl string, took time.Duration) {
+func printFleet(w io.Writer, f *localmode.Fleet, app *v1alpha1.FleetApp, kubectl string, took time.Duration) {
 	fmt.Fprintf(w, "\nThe local fleet is up (%s):\n\n", took.Round(100*time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CLUSTER\tREGION\tFN API\tFN RELEASE\tKUBECONFIG")

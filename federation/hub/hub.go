@@ -82,7 +82,9 @@ func waitEstablished(ctx context.Context, client apiextensions.Interface, name s
 	return nil
 }
 
-// Client reads and writes fnfleet objects in the hub.
+// Client reads and writes fnfleet objects in the hub. It is safe for
+// concurrent use and holds the connection pool, so a process builds one per
+// hub and shares it.
 type Client struct {
 	rest rest.Interface
 }
@@ -133,6 +135,15 @@ func (c *Client) UpdateMemberClusterStatus(ctx context.Context, mc *v1alpha1.Mem
 	return out, nil
 }
 
+// GetMemberCluster reads the member cluster called name.
+func (c *Client) GetMemberCluster(ctx context.Context, name string) (*v1alpha1.MemberCluster, error) {
+	out := &v1alpha1.MemberCluster{}
+	if err := c.rest.Get().Resource(memberClusters).Name(name).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("get MemberCluster %s: %w", name, err)
+	}
+	return out, nil
+}
+
 // ListMemberClusters lists every member cluster.
 func (c *Client) ListMemberClusters(ctx context.Context) (*v1alpha1.MemberClusterList, error) {
 	out := &v1alpha1.MemberClusterList{}
@@ -147,6 +158,15 @@ func (c *Client) CreateFleetApp(ctx context.Context, app *v1alpha1.FleetApp) (*v
 	out := &v1alpha1.FleetApp{}
 	if err := c.rest.Post().Namespace(app.Namespace).Resource(fleetApps).Body(app).Do(ctx).Into(out); err != nil {
 		return nil, fmt.Errorf("create FleetApp %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	return out, nil
+}
+
+// GetFleetApp reads the FleetApp namespace/name.
+func (c *Client) GetFleetApp(ctx context.Context, namespace, name string) (*v1alpha1.FleetApp, error) {
+	out := &v1alpha1.FleetApp{}
+	if err := c.rest.Get().Namespace(namespace).Resource(fleetApps).Name(name).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("get FleetApp %s/%s: %w", namespace, name, err)
 	}
 	return out, nil
 }

@@ -65,7 +65,7 @@ func TestClustersInParallelRunDeployments(t *testing.T) {
 				t.Fatalf("got %d nodes, want 2", len(nodes.Items))
 			}
 			for _, n := range nodes.Items {
-				if got := n.Labels[local.LabelRegion]; got != regions[i] {
+				if got := n.Labels[corev1.LabelTopologyRegion]; got != regions[i] {
 					t.Errorf("node %s region label %q, want %q", n.Name, got, regions[i])
 				}
 				if got := n.Labels["fnfleet.dev/pool"]; got != "general" {

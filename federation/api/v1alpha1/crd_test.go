@@ -54,7 +54,7 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 	t.Run("examples are accepted", func(t *testing.T) {
 		for _, file := range []string{"memberclusters.yaml", "fleetapps.yaml"} {
 			for _, obj := range readObjects(t, filepath.Join(examplesDir, file)) {
-				if _, err := create(ctx, dyn, obj); err != nil {
+				if err := create(ctx, dyn, obj); err != nil {
 					t.Fatalf("%s: %s %s refused: %v", file, obj.GetKind(), obj.GetName(), err)
 				}
 			}
@@ -127,7 +127,7 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 				if err := yaml.Unmarshal([]byte(tc.yaml), &obj.Object); err != nil {
 					t.Fatalf("test yaml: %v", err)
 				}
-				_, err := create(ctx, dyn, &obj)
+				err := create(ctx, dyn, &obj)
 				wantInvalid(t, err, tc.want...)
 			})
 		}
@@ -264,21 +264,24 @@ spec:
 	}
 }
 
-func create(ctx context.Context, dyn dynamic.Interface, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+func create(ctx context.Context, dyn dynamic.Interface, obj *unstructured.Unstructured) error {
 	gvr := schema.GroupVersionResource{Group: v1alpha1.Group, Version: v1alpha1.Version}
+	var err error
 	switch obj.GetKind() {
 	case "MemberCluster":
 		gvr.Resource = "memberclusters"
-		return dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
+		_, err = dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
 	case "FleetApp":
 		gvr.Resource = "fleetapps"
 		ns := obj.GetNamespace()
 		if ns == "" {
 			ns = "default"
 		}
-		return dyn.Resource(gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{})
+		_, err = dyn.Resource(gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{})
+	default:
+		err = fmt.Errorf("unexpected kind %q", obj.GetKind())
 	}
-	return nil, fmt.Errorf("unexpected kind %q", obj.GetKind())
+	return err
 }
 
 func wantInvalid(t *testing.T, err error, want ...string) {

@@ -48,7 +48,8 @@ type FleetAppSpec struct {
 	// +optional
 	Placement PlacementPolicy `json:"placement,omitempty"`
 
-	// DNS is the global name the app answers on.
+	// DNS is the global name the app answers on. Not acted on yet: the
+	// DNS function (a later issue) will publish it.
 	// +optional
 	DNS *DNSSpec `json:"dns,omitempty"`
 }
@@ -440,7 +441,8 @@ const (
 	AppPlaced = "Placed"
 	// AppDeployed is True when the app answers on every placed cluster.
 	AppDeployed = "Deployed"
-	// AppDNSReady is True when the DNS name answers with the placed clusters.
+	// AppDNSReady is True when the DNS name answers with the placed
+	// clusters. Not set yet: the DNS function (a later issue).
 	AppDNSReady = "DNSReady"
 )
 
@@ -462,6 +464,8 @@ type FleetAppStatus struct {
 	Explanation string `json:"explanation,omitempty"`
 
 	// CapacityRequest is what the app still lacks and how to get it.
+	// Placement writes it; nothing acts on it yet: cluster lifecycle
+	// (issue 11) will wake or create clusters for it.
 	// +optional
 	CapacityRequest *CapacityRequest `json:"capacityRequest,omitempty"`
 

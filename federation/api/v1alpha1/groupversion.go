@@ -19,12 +19,6 @@ func GroupVersion() schema.GroupVersion {
 	return schema.GroupVersion{Group: Group, Version: Version}
 }
 
-// Resource returns the group-qualified resource for a plural name, such as
-// "memberclusters", for clients that need a GroupResource (e.g. errors).
-func Resource(plural string) schema.GroupResource {
-	return schema.GroupResource{Group: Group, Resource: plural}
-}
-
 // AddToScheme registers MemberCluster and FleetApp (and their lists) in s, so
 // that typed and dynamic clients can encode and decode them.
 func AddToScheme(s *runtime.Scheme) error {

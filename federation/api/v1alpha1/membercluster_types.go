@@ -74,10 +74,12 @@ type MemberClusterSpec struct {
 	Tier int32 `json:"tier,omitempty"`
 
 	// Parking says when and how the cluster is parked while idle.
+	// Not acted on yet: parking comes with cluster lifecycle (issue 11).
 	// +optional
 	Parking *ParkingPolicy `json:"parking,omitempty"`
 
 	// NodeAutoscale says how lifecycle grows and shrinks the node count.
+	// Not acted on yet: cluster lifecycle (issue 11).
 	// +optional
 	NodeAutoscale *NodeAutoscale `json:"nodeAutoscale,omitempty"`
 
@@ -97,6 +99,7 @@ type ProviderSpec struct {
 
 	// Config holds provider-specific settings (e.g. the CAPI template or
 	// node count). Never put credentials here: use Secrets.
+	// Not read yet: the providers of cluster lifecycle (issue 11) will.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
 	Config map[string]string `json:"config,omitempty"`
@@ -229,7 +232,9 @@ type Taint struct {
 	Effect TaintEffect `json:"effect"`
 }
 
-// ClusterPhase is where a cluster is in its lifecycle.
+// ClusterPhase is where a cluster is in its lifecycle. Local mode sets
+// Ready and placement reads the phase; the other phases are set by cluster
+// lifecycle (issue 11), not yet.
 // +kubebuilder:validation:Enum=Pending;Provisioning;Installing;Ready;Parking;Parked;Unparking;Failed;Deleting
 type ClusterPhase string
 
@@ -250,12 +255,14 @@ const (
 	// ClusterHealthy is True while the cluster answers its health probe.
 	// Placement rejects a cluster whose Healthy condition is False.
 	ClusterHealthy = "Healthy"
-	// ClusterFnInstalled is True once Fn answers on the cluster.
+	// ClusterFnInstalled is True once Fn answers on the cluster. Not set
+	// yet: cluster lifecycle (issue 11).
 	ClusterFnInstalled = "FnInstalled"
 )
 
-// MemberClusterStatus is what lifecycle and reconcile observed. Lifecycle
-// and reconcile are its only writers.
+// MemberClusterStatus is what lifecycle and reconcile observed; they are to
+// be its only writers. Until they exist, local mode writes it once, when it
+// registers a member.
 type MemberClusterStatus struct {
 	// Phase is the lifecycle state.
 	// +optional
@@ -283,7 +290,8 @@ type MemberClusterStatus struct {
 
 	// Latencies are round-trip times measured from probe points in other
 	// regions to the cluster's Fn endpoint; the Latency prioritizer reads
-	// them.
+	// them. Nothing measures them yet (reconcile, a later issue): until
+	// then every cluster scores 0 on Latency.
 	// +optional
 	// +listType=map
 	// +listMapKey=region
@@ -291,6 +299,7 @@ type MemberClusterStatus struct {
 	Latencies []RegionLatency `json:"latencies,omitempty"`
 
 	// PlacedApps is how many FleetApps have replicas on the cluster.
+	// Not written yet: reconcile (a later issue) will count them.
 	// +optional
 	PlacedApps int32 `json:"placedApps,omitempty"`
 
@@ -298,17 +307,20 @@ type MemberClusterStatus struct {
 	// +optional
 	FnEndpoint string `json:"fnEndpoint,omitempty"`
 
-	// Ingress are the addresses the cluster's Fn service answers on; DNS
-	// publishes them.
+	// Ingress are the addresses the cluster's Fn service answers on. Local
+	// mode writes them; nothing reads them yet: the DNS function (a later
+	// issue) will publish them.
 	// +optional
 	// +listType=atomic
 	Ingress []IngressAddress `json:"ingress,omitempty"`
 
 	// KubeconfigSecretRef names the Secret holding the cluster's kubeconfig.
+	// Not written yet: cluster lifecycle (issue 11) will.
 	// +optional
 	KubeconfigSecretRef *SecretKeyRef `json:"kubeconfigSecretRef,omitempty"`
 
 	// IdleSince is when the cluster last lost its last placement.
+	// Not written or read yet: parking, with cluster lifecycle (issue 11).
 	// +optional
 	IdleSince *metav1.Time `json:"idleSince,omitempty"`
 

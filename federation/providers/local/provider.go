@@ -192,11 +192,6 @@ func (p *Provider) CreateAll(ctx context.Context, specs []ClusterSpec) ([]*Clust
 	return clusters, nil
 }
 
-// Get returns an existing cluster of this provider.
-func (p *Provider) Get(name string) (*Cluster, error) {
-	return p.open(name)
-}
-
 // List returns the names of this provider's clusters, sorted.
 func (p *Provider) List() ([]string, error) {
 	entries, err := os.ReadDir(filepath.Join(p.cfg.Workdir, "clusters"))

@@ -119,10 +119,10 @@ func nodeFor(spec *ClusterSpec, i int, capacity corev1.ResourceList) *corev1.Nod
 		"type":                 "kwok",
 	}
 	if spec.Region != "" {
-		labels[LabelRegion] = spec.Region
+		labels[corev1.LabelTopologyRegion] = spec.Region
 	}
 	if spec.Zone != "" {
-		labels[LabelZone] = spec.Zone
+		labels[corev1.LabelTopologyZone] = spec.Zone
 	}
 	for k, v := range spec.NodeLabels {
 		labels[k] = v

@@ -9,17 +9,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-// Well-known node labels set from a ClusterSpec.
-const (
-	LabelRegion = corev1.LabelTopologyRegion
-	LabelZone   = corev1.LabelTopologyZone
-)
-
 // ClusterSpec describes a local cluster: its name, where it claims to be, and
 // the (fake) nodes it has.
 type ClusterSpec struct {
-	// Name is the cluster's name, a DNS label of at most MaxNameLength
-	// characters. Empty means a unique generated name.
+	// Name is the cluster's name, a DNS label of at most 40 characters
+	// (maxNameLength). Empty means a unique generated name.
 	Name string
 	// Region and Zone label every node (topology.kubernetes.io/region, zone).
 	Region, Zone string
@@ -38,12 +32,12 @@ type Resources struct {
 	Pods   string // default "110"
 }
 
-// MaxNameLength bounds cluster names so that derived names (nodes, DNS
+// maxNameLength bounds cluster names so that derived names (nodes, DNS
 // labels, Helm releases) stay within Kubernetes' limits.
-const MaxNameLength = 40
+const maxNameLength = 40
 
-// MaxNodes bounds the nodes of one local cluster.
-const MaxNodes = 1000
+// maxNodes bounds the nodes of one local cluster.
+const maxNodes = 1000
 
 // nodeResources parses the spec's capacity, filling defaults.
 func (r Resources) list() (corev1.ResourceList, error) {
@@ -78,20 +72,20 @@ func (r Resources) list() (corev1.ResourceList, error) {
 func (s ClusterSpec) validate() error {
 	var errs []error
 	if s.Name != "" {
-		if len(s.Name) > MaxNameLength {
-			errs = append(errs, fmt.Errorf("cluster name %q is longer than %d characters", s.Name, MaxNameLength))
+		if len(s.Name) > maxNameLength {
+			errs = append(errs, fmt.Errorf("cluster name %q is longer than %d characters", s.Name, maxNameLength))
 		}
 		for _, msg := range validation.IsDNS1123Label(s.Name) {
 			errs = append(errs, fmt.Errorf("cluster name %q: %s", s.Name, msg))
 		}
 	}
-	if s.Nodes < 0 || s.Nodes > MaxNodes {
-		errs = append(errs, fmt.Errorf("nodes %d out of range: use 1 to %d (0 means 1)", s.Nodes, MaxNodes))
+	if s.Nodes < 0 || s.Nodes > maxNodes {
+		errs = append(errs, fmt.Errorf("nodes %d out of range: use 1 to %d (0 means 1)", s.Nodes, maxNodes))
 	}
 	if _, err := s.NodeCapacity.list(); err != nil {
 		errs = append(errs, err)
 	}
-	labels := map[string]string{LabelRegion: s.Region, LabelZone: s.Zone}
+	labels := map[string]string{corev1.LabelTopologyRegion: s.Region, corev1.LabelTopologyZone: s.Zone}
 	for k, v := range s.NodeLabels {
 		labels[k] = v
 	}

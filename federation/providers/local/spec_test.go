@@ -3,10 +3,12 @@ package local
 import (
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 func TestClusterSpecValidation(t *testing.T) {
-	long := strings.Repeat("a", MaxNameLength+1)
+	long := strings.Repeat("a", maxNameLength+1)
 	tests := []struct {
 		name string
 		spec ClusterSpec
@@ -18,7 +20,7 @@ func TestClusterSpecValidation(t *testing.T) {
 		{name: "name not a DNS label", spec: ClusterSpec{Name: "EU_1"}, want: []string{`cluster name "EU_1"`}},
 		{name: "name too long", spec: ClusterSpec{Name: long}, want: []string{"longer than 40 characters"}},
 		{name: "negative nodes", spec: ClusterSpec{Nodes: -2}, want: []string{"nodes -2 out of range: use 1 to 1000"}},
-		{name: "too many nodes", spec: ClusterSpec{Nodes: MaxNodes + 1}, want: []string{"nodes 1001 out of range"}},
+		{name: "too many nodes", spec: ClusterSpec{Nodes: maxNodes + 1}, want: []string{"nodes 1001 out of range"}},
 		{name: "bad quantity", spec: ClusterSpec{NodeCapacity: Resources{Memory: "lots"}}, want: []string{`node memory "lots" is not a Kubernetes quantity`}},
 		{name: "zero capacity", spec: ClusterSpec{NodeCapacity: Resources{Pods: "0"}}, want: []string{`node pods "0" must be positive`}},
 		{name: "bad region label", spec: ClusterSpec{Region: "eu west"}, want: []string{`node label topology.kubernetes.io/region="eu west"`}},
@@ -58,7 +60,7 @@ func TestNodeForCarriesTopologyAndCapacity(t *testing.T) {
 	if n.Name != "c1-node-2" {
 		t.Errorf("name %q, want c1-node-2", n.Name)
 	}
-	for k, want := range map[string]string{LabelRegion: "eu-west", LabelZone: "eu-west-b", "pool": "fn", "kubernetes.io/hostname": "c1-node-2"} {
+	for k, want := range map[string]string{corev1.LabelTopologyRegion: "eu-west", corev1.LabelTopologyZone: "eu-west-b", "pool": "fn", "kubernetes.io/hostname": "c1-node-2"} {
 		if got := n.Labels[k]; got != want {
 			t.Errorf("label %s = %q, want %q", k, got, want)
 		}

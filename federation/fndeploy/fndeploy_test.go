@@ -10,8 +10,8 @@ import (
 
 	"github.com/fnfleet/fnfleet/fdk/fdktest"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/fndeploy"
 	"github.com/fnfleet/fnfleet/fnserver"
-	"github.com/fnfleet/fnfleet/installer/fndeploy"
 )
 
 // TestApplyDeploysAndIsIdempotent deploys to a real Fn API (the process

@@ -1,11 +1,14 @@
-// Package localfleet brings a whole fnfleet fleet up on one machine, with no
-// container engine: a hub cluster holding the fnfleet API and member clusters
-// from the local provider, Fn installed on every member with the installer,
-// and, because kwok runs no containers, a real process-based Fn server per
-// member as its data plane. Each data plane listens on a loopback address of
-// its own (127.0.1.N), which the member's Fn Service publishes as its load
-// balancer address, so calls really reach a function "in" that cluster.
-package localfleet
+// Package localmode wires the whole of fnfleet on one machine, with no
+// container engine; it is what `fnfleet up` runs. It starts a hub cluster
+// holding the fnfleet API and member clusters from the local provider,
+// installs Fn on every member with the installer and, because kwok runs no
+// containers, runs a real process-based Fn server per member as its data
+// plane. Each data plane listens on a loopback address of its own
+// (127.0.1.N), which the member's Fn Service publishes as its load balancer
+// address, so calls really reach a function "in" that cluster. Apps are
+// placed and deployed by the same shell the placement function wraps
+// (control.Placement).
+package localmode
 
 import (
 	"context"
@@ -25,14 +28,16 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/control"
+	"github.com/fnfleet/fnfleet/federation/fndeploy"
 	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 	"github.com/fnfleet/fnfleet/fnserver"
 	"github.com/fnfleet/fnfleet/installer"
 )
 
-// FnPort is the port of every member's data plane.
-const FnPort = 8080
+// fnPort is the port of every member's data plane.
+const fnPort = 8080
 
 // Config configures a local fleet.
 type Config struct {
@@ -62,8 +67,10 @@ type Fleet struct {
 	Hub     *local.Cluster
 	Members []*Member
 
-	provider *local.Provider
-	log      *slog.Logger
+	provider  *local.Provider
+	hub       *hub.Client
+	placement *control.Placement
+	log       *slog.Logger
 }
 
 // Member is a running member cluster and its data plane.
@@ -115,11 +122,17 @@ func Up(ctx context.Context, cfg Config) (f *Fleet, err error) {
 		return nil, err
 	}
 	f.Hub = clusters[0]
+	if f.hub, err = hub.New(f.Hub.RESTConfig); err != nil {
+		return nil, err
+	}
+	if f.placement, err = control.NewPlacement(control.PlacementConfig{Hub: f.hub, Deployer: fndeploy.Deployer{}, Logger: log}); err != nil {
+		return nil, err
+	}
 	for i, m := range cfg.Members {
 		addr := fmt.Sprintf("127.0.1.%d", i+1)
 		f.Members = append(f.Members, &Member{
 			Spec: m, Cluster: clusters[i+1], Addr: addr,
-			FnURL: fmt.Sprintf("http://%s:%d", addr, FnPort),
+			FnURL: fmt.Sprintf("http://%s:%d", addr, fnPort),
 		})
 	}
 
@@ -158,7 +171,7 @@ func (f *Fleet) startMember(ctx context.Context, in *installer.Installer, m *Mem
 	if err != nil {
 		return fmt.Errorf("member %s: %w", m.Spec.Name, err)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(m.Addr, fmt.Sprint(FnPort)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(m.Addr, fmt.Sprint(fnPort)))
 	if err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("member %s: data plane: %w", m.Spec.Name, err)
@@ -178,7 +191,7 @@ func (f *Fleet) startMember(ctx context.Context, in *installer.Installer, m *Mem
 		Values: map[string]any{
 			// The data plane keeps its own SQLite database on this machine.
 			"persistence": map[string]any{"enabled": false},
-			"service":     map[string]any{"type": "LoadBalancer", "port": FnPort, "loadBalancerIP": m.Addr},
+			"service":     map[string]any{"type": "LoadBalancer", "port": fnPort, "loadBalancerIP": m.Addr},
 			"publicURL":   m.FnURL,
 		},
 	})
@@ -229,16 +242,12 @@ func publishAddress(ctx context.Context, m *Member) error {
 // register records every member as a MemberCluster in the hub, with the
 // capacity its nodes declare and its Fn endpoint.
 func (f *Fleet) register(ctx context.Context) error {
-	c, err := hub.New(f.Hub.RESTConfig)
-	if err != nil {
-		return err
-	}
 	for _, m := range f.Members {
 		cost, err := resource.ParseQuantity(m.Spec.CostPerHour)
 		if err != nil {
 			return fmt.Errorf("member %s: cost per hour %q: %w", m.Spec.Name, m.Spec.CostPerHour, err)
 		}
-		mc, err := c.CreateMemberCluster(ctx, &v1alpha1.MemberCluster{
+		mc, err := f.hub.CreateMemberCluster(ctx, &v1alpha1.MemberCluster{
 			ObjectMeta: metav1.ObjectMeta{Name: m.Spec.Name, Labels: map[string]string{"env": "local"}},
 			Spec: v1alpha1.MemberClusterSpec{
 				Provider:    v1alpha1.ProviderSpec{Name: "local"},
@@ -255,7 +264,7 @@ func (f *Fleet) register(ctx context.Context) error {
 			return err
 		}
 		mc.Status.ObservedGeneration = mc.Generation
-		if _, err := c.UpdateMemberClusterStatus(ctx, mc); err != nil {
+		if _, err := f.hub.UpdateMemberClusterStatus(ctx, mc); err != nil {
 			return err
 		}
 	}

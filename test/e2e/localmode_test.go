@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -18,7 +19,7 @@ import (
 	"github.com/fnfleet/fnfleet/fdk/fdktest"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/hub"
-	"github.com/fnfleet/fnfleet/federation/localfleet"
+	"github.com/fnfleet/fnfleet/federation/localmode"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
@@ -36,10 +37,10 @@ func TestLocalFleetServesAPlacedApp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 	workdir := t.TempDir()
-	fleet, err := localfleet.Up(ctx, localfleet.Config{
+	fleet, err := localmode.Up(ctx, localmode.Config{
 		Binaries: bins,
 		Workdir:  workdir,
-		Members: []localfleet.MemberSpec{
+		Members: []localmode.MemberSpec{
 			{Name: "eu", Region: "eu-west", Tier: 1, CostPerHour: "0.40"},
 			{Name: "us", Region: "us-east", Tier: 1, CostPerHour: "0.55"},
 		},
@@ -79,6 +80,20 @@ func TestLocalFleetServesAPlacedApp(t *testing.T) {
 		if !strings.HasPrefix(mc.Status.FnEndpoint, "http://127.0.1.") {
 			t.Errorf("MemberCluster %s Fn endpoint %q, want its loopback data plane", mc.Name, mc.Status.FnEndpoint)
 		}
+	}
+
+	// One member read by name, as the shells read it; a missing object
+	// is NotFound through the client's wrapping, which the placement shell
+	// relies on to leave a deleted app alone.
+	eu, err := hc.GetMemberCluster(ctx, "eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fleet.Member("eu").FnURL; eu.Status.FnEndpoint != want {
+		t.Errorf("MemberCluster eu Fn endpoint %q, want %q", eu.Status.FnEndpoint, want)
+	}
+	if _, err := hc.GetFleetApp(ctx, "default", "nope"); !apierrors.IsNotFound(err) {
+		t.Errorf("GetFleetApp of a missing app: %v, want NotFound", err)
 	}
 
 	// Fn is a real Helm release on each member, and its Service publishes
@@ -157,7 +172,8 @@ func TestLocalFleetServesAPlacedApp(t *testing.T) {
 		t.Fatalf("processes left after Close: %v (%v)", left, err)
 	}
 	for _, m := range fleet.Members {
-		if _, err := http.Get(m.FnURL); err == nil {
+		if resp, err := http.Get(m.FnURL); err == nil {
+			resp.Body.Close()
 			t.Errorf("member %s data plane still answers after Close", m.Spec.Name)
 		}
 	}

@@ -1,0 +1,208 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/placement"
+)
+
+// AppHub is the part of the hub the placement shell reads and writes.
+type AppHub interface {
+	GetFleetApp(ctx context.Context, namespace, name string) (*v1alpha1.FleetApp, error)
+	ListMemberClusters(ctx context.Context) (*v1alpha1.MemberClusterList, error)
+	// UpdateFleetAppStatus writes app's status, failing with a Conflict
+	// if the object changed since app was read.
+	UpdateFleetAppStatus(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error)
+}
+
+// Deployer puts an Fn app on the Fn server at endpoint (a member's
+// status.fnEndpoint), updating what exists and creating what is missing, so
+// deploying the same app twice changes nothing.
+type Deployer interface {
+	Deploy(ctx context.Context, endpoint string, app *v1alpha1.FnApp) error
+}
+
+// PlacementConfig is what a Placement works with.
+type PlacementConfig struct {
+	Hub      AppHub
+	Deployer Deployer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// HeartbeatTimeout is how old a member's heartbeat may be before
+	// placement treats it as unreachable; 0 means 10 minutes.
+	HeartbeatTimeout time.Duration
+	// Logger receives a debug line per decision written (the decision
+	// itself is in the status); nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// defaultHeartbeatTimeout: reconcile (a later issue) beats every minute or
+// so; ten missed beats is a member that is gone, not one that is slow.
+const defaultHeartbeatTimeout = 10 * time.Minute
+
+// Placement is the shell of the placement function: it places one FleetApp
+// on the member clusters and deploys its Fn app to each selected member.
+// (The deploy function of a later issue takes the second half over, once
+// decisions travel as events.) It is safe for concurrent use; calls for the
+// same app converge on one status and one set of Fn apps.
+type Placement struct {
+	hub      AppHub
+	deployer Deployer
+	now      func() time.Time
+	opts     placement.Options
+	log      *slog.Logger
+
+	// planner keeps its snapshot cache across calls, as the long-lived
+	// placement function will; it serves one decision at a time.
+	mu      sync.Mutex
+	planner placement.Planner
+}
+
+// NewPlacement returns the placement shell for cfg.
+func NewPlacement(cfg PlacementConfig) (*Placement, error) {
+	if cfg.Hub == nil || cfg.Deployer == nil {
+		return nil, errors.New("placement shell: a hub and a deployer are required")
+	}
+	p := &Placement{hub: cfg.Hub, deployer: cfg.Deployer, now: cfg.Now, log: cfg.Logger}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.opts.HeartbeatTimeout = cfg.HeartbeatTimeout
+	if p.opts.HeartbeatTimeout == 0 {
+		p.opts.HeartbeatTimeout = defaultHeartbeatTimeout
+	}
+	return p, nil
+}
+
+// Reconcile places the FleetApp key, deploys its Fn app to every member it
+// is placed on and writes the outcome into its status: the placement, the
+// explanation, the capacity request and the conditions Placed and Deployed.
+// It writes only when the status changed, with the resourceVersion it read;
+// on a Conflict it reads again and redoes the step.
+//
+// It returns the FleetApp as the hub now holds it. A decision is recorded
+// even when a deploy failed (Deployed=False, with the reason); the error
+// then says what failed, so the caller retries. A FleetApp that no longer
+// exists is not an error: Reconcile returns nil, nil.
+func (p *Placement) Reconcile(ctx context.Context, key types.NamespacedName) (*v1alpha1.FleetApp, error) {
+	var (
+		app     *v1alpha1.FleetApp
+		outcome error // what the step could not do, recorded in the status
+	)
+	err := onConflict(func() error {
+		var err error
+		app, outcome, err = p.step(ctx, key)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("place FleetApp %s: %w", key, err)
+	}
+	if outcome != nil {
+		return app, fmt.Errorf("place FleetApp %s: %w", key, outcome)
+	}
+	return app, nil
+}
+
+// step is one read-decide-act-write pass. err is an I/O error (a Conflict
+// among them); outcome is a failure the pass recorded in the status.
+func (p *Placement) step(ctx context.Context, key types.NamespacedName) (app *v1alpha1.FleetApp, outcome, err error) {
+	read, err := p.hub.GetFleetApp(ctx, key.Namespace, key.Name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	members, err := p.hub.ListMemberClusters(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := p.now()
+	want := read.DeepCopy()
+	d, err := p.decide(read, members.Items, now)
+	if err != nil {
+		// A policy placement cannot apply: the previous placement stays
+		// (its Fn apps still serve), and the condition says why nothing
+		// new was decided.
+		setCondition(&want.Status.Conditions, v1alpha1.AppPlaced, false, "InvalidPolicy", err.Error(), read.Generation, now)
+		outcome = err
+	} else {
+		recordDecision(&want.Status, d, read.Generation, now)
+		outcome = p.deploy(ctx, want, members.Items, now)
+	}
+
+	if equality.Semantic.DeepEqual(read.Status, want.Status) {
+		return read, outcome, nil
+	}
+	written, err := p.hub.UpdateFleetAppStatus(ctx, want)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.log.Debug("placed FleetApp", "app", key.String(), "clusters", len(want.Status.Placement), "explanation", want.Status.Explanation)
+	return written, outcome, nil
+}
+
+func (p *Placement) decide(app *v1alpha1.FleetApp, members []v1alpha1.MemberCluster, now time.Time) (*placement.Decision, error) {
+	opts := p.opts
+	opts.Now = now
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.planner.Decide(app, members, app.Status.Placement, opts)
+}
+
+// recordDecision writes d into st, for the spec generation it was made for.
+func recordDecision(st *v1alpha1.FleetAppStatus, d *placement.Decision, generation int64, now time.Time) {
+	st.Placement = d.Placements()
+	st.ClustersPlaced = int32(len(st.Placement))
+	st.Explanation = d.Explanation
+	st.CapacityRequest = d.Capacity
+	st.ObservedGeneration = generation
+	setCondition(&st.Conditions, v1alpha1.AppPlaced, d.Unplaced == 0, "Decided", d.Explanation, generation, now)
+}
+
+// deploy puts app's Fn app on every member it is placed on, through each
+// member's Fn endpoint, and records the result as the Deployed condition.
+// A member that fails does not keep the others from getting the app.
+func (p *Placement) deploy(ctx context.Context, app *v1alpha1.FleetApp, members []v1alpha1.MemberCluster, now time.Time) error {
+	endpoints := make(map[string]string, len(members))
+	for i := range members {
+		endpoints[members[i].Name] = members[i].Status.FnEndpoint
+	}
+	var errs []error
+	for _, pl := range app.Status.Placement {
+		endpoint := endpoints[pl.Cluster]
+		if endpoint == "" {
+			errs = append(errs, fmt.Errorf("%s: no Fn endpoint in its MemberCluster status", pl.Cluster))
+			continue
+		}
+		if err := p.deployer.Deploy(ctx, endpoint, &app.Spec.App); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", pl.Cluster, err))
+		}
+	}
+	st := &app.Status
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, err := range errs {
+			msgs[i] = err.Error()
+		}
+		setCondition(&st.Conditions, v1alpha1.AppDeployed, false, "DeployFailed", strings.Join(msgs, "; "), app.Generation, now)
+		return fmt.Errorf("deploy Fn app %s: %w", app.Spec.App.Name, errors.Join(errs...))
+	}
+	setCondition(&st.Conditions, v1alpha1.AppDeployed, true, "Deployed",
+		fmt.Sprintf("Fn app %s deployed on %d clusters", app.Spec.App.Name, len(st.Placement)), app.Generation, now)
+	return nil
+}

@@ -1,0 +1,458 @@
+package control_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/control"
+)
+
+// These tests drive the shell's logic against an in-memory hub that keeps
+// resourceVersions as the apiserver does (a status write carrying an old
+// one is a Conflict) and a deployer that records what each Fn server
+// holds. The shell on real clusters is test/e2e.
+
+var (
+	key = types.NamespacedName{Namespace: "default", Name: "hello"}
+	// now is the injected clock: every condition's transition time is it.
+	now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+)
+
+func TestPlacementWritesTheDecisionAtTheVersionItRead(t *testing.T) {
+	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
+	d := newDeployer()
+	p := newShell(t, h, d)
+
+	got, err := p.Reconcile(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"1"}; !slices.Equal(h.writtenAt(), want) {
+		t.Fatalf("status written at resourceVersions %v, want %v (the one read)", h.writtenAt(), want)
+	}
+	if got.ResourceVersion != "2" {
+		t.Errorf("returned resourceVersion %s, want 2 (the app as the hub now holds it)", got.ResourceVersion)
+	}
+	st := got.Status
+	if placed(st) != "eu=2,us=2" || st.ClustersPlaced != 2 {
+		t.Errorf("placement %s (%d clusters), want eu=2,us=2: %s", placed(st), st.ClustersPlaced, st.Explanation)
+	}
+	if !strings.Contains(st.Explanation, "2/2 clusters fit") || st.CapacityRequest != nil || st.ObservedGeneration != 3 {
+		t.Errorf("explanation %q, capacity request %v, observed generation %d; want a fit, none, 3", st.Explanation, st.CapacityRequest, st.ObservedGeneration)
+	}
+	for _, typ := range []string{v1alpha1.AppPlaced, v1alpha1.AppDeployed} {
+		c := apimeta.FindStatusCondition(st.Conditions, typ)
+		if c == nil || c.Status != metav1.ConditionTrue || !c.LastTransitionTime.Time.Equal(now) || c.ObservedGeneration != 3 {
+			t.Errorf("condition %s = %+v, want True since the injected now, for generation 3", typ, c)
+		}
+	}
+	if want := map[string]string{"http://eu.fn:8080": "hello", "http://us.fn:8080": "hello"}; !maps.Equal(d.apps(), want) {
+		t.Errorf("Fn apps %v, want %v (through each member's status.fnEndpoint)", d.apps(), want)
+	}
+}
+
+func TestPlacementRereadsOnConflict(t *testing.T) {
+	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
+	// Another writer changes the app between the shell's read and its
+	// write, once.
+	h.beforeWrite = func(app *v1alpha1.FleetApp) {
+		app.Labels = map[string]string{"team": "payments"}
+		h.beforeWrite = nil
+	}
+	p := newShell(t, h, newDeployer())
+
+	got, err := p.Reconcile(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.gets != 2 {
+		t.Errorf("read the app %d times, want 2 (once more after the Conflict)", h.gets)
+	}
+	if want := []string{"1", "2"}; !slices.Equal(h.writtenAt(), want) {
+		t.Errorf("status writes at %v, want %v: refused at the stale version, done at the fresh one", h.writtenAt(), want)
+	}
+	if placed(got.Status) != "eu=2,us=2" || got.Labels["team"] != "payments" {
+		t.Errorf("after the retry: placement %s, labels %v; want eu=2,us=2 over the other writer's change", placed(got.Status), got.Labels)
+	}
+}
+
+func TestPlacementGivesUpAfterBoundedConflicts(t *testing.T) {
+	h := newHub(t, demoApp(), member("eu", "eu-west"))
+	h.beforeWrite = func(app *v1alpha1.FleetApp) { app.Labels = map[string]string{"bump": strconv.Itoa(h.gets)} }
+	p := newShell(t, h, newDeployer())
+
+	_, err := p.Reconcile(t.Context(), key)
+	if !apierrors.IsConflict(err) {
+		t.Fatalf("error %v, want the last Conflict", err)
+	}
+	if h.gets != 5 {
+		t.Errorf("%d attempts, want 5", h.gets)
+	}
+}
+
+func TestPlacementRecordsTheDecisionWhenADeployFails(t *testing.T) {
+	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
+	d := newDeployer()
+	d.fail["http://us.fn:8080"] = errors.New("connection refused")
+	p := newShell(t, h, d)
+
+	got, err := p.Reconcile(t.Context(), key)
+	if err == nil || !strings.Contains(err.Error(), "us: connection refused") {
+		t.Fatalf("error %v, want one naming us and its failure", err)
+	}
+	if got == nil || placed(got.Status) != "eu=2,us=2" {
+		t.Fatalf("returned %v, want the app with its decision recorded", got)
+	}
+	if stored := h.app(); placed(stored.Status) != "eu=2,us=2" {
+		t.Errorf("hub holds placement %s, want the decision eu=2,us=2", placed(stored.Status))
+	}
+	c := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.AppDeployed)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != "DeployFailed" || !strings.Contains(c.Message, "us: connection refused") {
+		t.Errorf("Deployed = %+v, want False, DeployFailed, naming us", c)
+	}
+	if !isTrue(got.Status, v1alpha1.AppPlaced) {
+		t.Errorf("Placed is not True: %+v", got.Status.Conditions)
+	}
+	if want := map[string]string{"http://eu.fn:8080": "hello"}; !maps.Equal(d.apps(), want) {
+		t.Errorf("Fn apps %v, want %v: a failing member does not keep the others from the app", d.apps(), want)
+	}
+
+	// Once the member answers, the next run deploys there and clears
+	// the condition.
+	delete(d.fail, "http://us.fn:8080")
+	got, err = p.Reconcile(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !isTrue(got.Status, v1alpha1.AppDeployed) || len(d.apps()) != 2 {
+		t.Errorf("after recovery: Deployed %+v, Fn apps %v", got.Status.Conditions, d.apps())
+	}
+}
+
+func TestPlacementMemberWithoutFnEndpoint(t *testing.T) {
+	us := member("us", "us-east")
+	us.Status.FnEndpoint = ""
+	h := newHub(t, demoApp(), member("eu", "eu-west"), us)
+	p := newShell(t, h, newDeployer())
+
+	got, err := p.Reconcile(t.Context(), key)
+	if err == nil {
+		t.Fatal("no error for a member without an Fn endpoint")
+	}
+	c := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.AppDeployed)
+	if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "us: no Fn endpoint") {
+		t.Errorf("Deployed = %+v, want False naming us", c)
+	}
+}
+
+func TestPlacementIsIdempotent(t *testing.T) {
+	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
+	d := newDeployer()
+	p := newShell(t, h, d)
+	ctx := t.Context()
+
+	first, err := p.Reconcile(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second run re-decides with the first decision as the previous
+	// one: placement keeps it and says so ("kept"), which is the one thing
+	// it writes.
+	second, err := p.Reconcile(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if placed(second.Status) != placed(first.Status) || !strings.Contains(second.Status.Explanation, "(kept)") {
+		t.Errorf("second run placed %s (%s), want the first decision %s, kept", placed(second.Status), second.Status.Explanation, placed(first.Status))
+	}
+	for _, typ := range []string{v1alpha1.AppPlaced, v1alpha1.AppDeployed} {
+		a, b := apimeta.FindStatusCondition(first.Status.Conditions, typ), apimeta.FindStatusCondition(second.Status.Conditions, typ)
+		if a.Status != b.Status || !a.LastTransitionTime.Equal(&b.LastTransitionTime) {
+			t.Errorf("condition %s moved from %+v to %+v", typ, a, b)
+		}
+	}
+	// From then on a run finds nothing to change and writes nothing.
+	writes := len(h.writtenAt())
+	third, err := p.Reconcile(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.writtenAt()) != writes || third.ResourceVersion != second.ResourceVersion {
+		t.Errorf("third run wrote (writes %d -> %d, resourceVersion %s -> %s)", writes, len(h.writtenAt()), second.ResourceVersion, third.ResourceVersion)
+	}
+	if want := map[string]string{"http://eu.fn:8080": "hello", "http://us.fn:8080": "hello"}; !maps.Equal(d.apps(), want) {
+		t.Errorf("Fn apps %v, want %v", d.apps(), want)
+	}
+}
+
+func TestPlacementConcurrentCallsConverge(t *testing.T) {
+	// Two calls one after the other ...
+	seq := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
+	ps := newShell(t, seq, newDeployer())
+	for range 2 {
+		if _, err := ps.Reconcile(t.Context(), key); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// ... and ten at once end in the same status and the same Fn apps.
+	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
+	d := newDeployer()
+	p := newShell(t, h, d)
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = p.Reconcile(t.Context(), key) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.app().Status, seq.app().Status; !equality.Semantic.DeepEqual(got, want) {
+		t.Errorf("ten calls at once ended in\n%+v\nwant what two in a row end in\n%+v", got, want)
+	}
+	if want := map[string]string{"http://eu.fn:8080": "hello", "http://us.fn:8080": "hello"}; !maps.Equal(d.apps(), want) {
+		t.Errorf("Fn apps %v, want %v", d.apps(), want)
+	}
+}
+
+func TestPlacementShortFleetAsksForCapacity(t *testing.T) {
+	// One replica of 40 cpu fits on each 48-cpu member: two of four find
+	// no cluster.
+	app := demoApp()
+	app.Spec.Demand.CPU = resource.MustParse("40")
+	h := newHub(t, app, member("eu", "eu-west"), member("us", "us-east"))
+	p := newShell(t, h, newDeployer())
+
+	got, err := p.Reconcile(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.AppPlaced)
+	if got.Status.CapacityRequest == nil || got.Status.CapacityRequest.Replicas != 2 || c == nil || c.Status != metav1.ConditionFalse || c.Message != got.Status.Explanation {
+		t.Errorf("capacity request %+v, Placed %+v; want a request and Placed False with the explanation", got.Status.CapacityRequest, c)
+	}
+}
+
+func TestPlacementInvalidPolicyKeepsThePreviousPlacement(t *testing.T) {
+	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
+	p := newShell(t, h, newDeployer())
+	if _, err := p.Reconcile(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	h.edit(func(app *v1alpha1.FleetApp) {
+		app.Generation++
+		app.Spec.Placement.ClusterSelector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "env", Operator: "Sometimes"}}}
+	})
+
+	got, err := p.Reconcile(t.Context(), key)
+	if err == nil || !strings.Contains(err.Error(), "clusterSelector") {
+		t.Fatalf("error %v, want the selector's", err)
+	}
+	c := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.AppPlaced)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != "InvalidPolicy" || c.ObservedGeneration != 4 {
+		t.Errorf("Placed = %+v, want False, InvalidPolicy, generation 4", c)
+	}
+	if placed(got.Status) != "eu=2,us=2" || got.Status.ObservedGeneration != 3 {
+		t.Errorf("placement %s for generation %d, want eu=2,us=2 for 3 (kept)", placed(got.Status), got.Status.ObservedGeneration)
+	}
+}
+
+func TestPlacementOfADeletedApp(t *testing.T) {
+	h := newHub(t, demoApp(), member("eu", "eu-west"))
+	h.edit(func(app *v1alpha1.FleetApp) { app.Name = "other" })
+	p := newShell(t, h, newDeployer())
+	got, err := p.Reconcile(t.Context(), key)
+	if got != nil || err != nil {
+		t.Fatalf("got %v, %v; want nothing to do", got, err)
+	}
+}
+
+func newShell(t *testing.T, h control.AppHub, d control.Deployer) *control.Placement {
+	t.Helper()
+	p, err := control.NewPlacement(control.PlacementConfig{Hub: h, Deployer: d, Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func demoApp() *v1alpha1.FleetApp {
+	return &v1alpha1.FleetApp{
+		ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, Generation: 3},
+		Spec: v1alpha1.FleetAppSpec{
+			App:    v1alpha1.FnApp{Name: "hello", Functions: []v1alpha1.Function{{Name: "echo", Image: "fnfleet/echo:0.0.1"}}},
+			Demand: v1alpha1.Demand{Replicas: 4, CPU: resource.MustParse("250m"), Memory: resource.MustParse("256Mi")},
+			Placement: v1alpha1.PlacementPolicy{
+				Spread:          &v1alpha1.SpreadPolicy{MinClusters: 2, TopologyKey: "region"},
+				ReplicaDivision: &v1alpha1.ReplicaDivision{Mode: v1alpha1.Divided, Weighting: v1alpha1.WeightFreeCapacity},
+			},
+		},
+	}
+}
+
+// member is a Ready, healthy member with room for the demo app, beating
+// at now.
+func member(name, region string) v1alpha1.MemberCluster {
+	cost := resource.MustParse("0.40")
+	hb := metav1.NewTime(now)
+	return v1alpha1.MemberCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       v1alpha1.MemberClusterSpec{Provider: v1alpha1.ProviderSpec{Name: "local"}, Region: region, Tier: 1, CostPerHour: &cost},
+		Status: v1alpha1.MemberClusterStatus{
+			Phase: v1alpha1.PhaseReady,
+			Allocatable: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("48"), corev1.ResourceMemory: resource.MustParse("192Gi"), corev1.ResourcePods: resource.MustParse("330"),
+			},
+			Used:              corev1.ResourceList{corev1.ResourcePods: resource.MustParse("10")},
+			FnEndpoint:        "http://" + name + ".fn:8080",
+			Conditions:        []metav1.Condition{{Type: v1alpha1.ClusterHealthy, Status: metav1.ConditionTrue, Reason: "FnInstalled", LastTransitionTime: hb}},
+			LastHeartbeatTime: &hb,
+		},
+	}
+}
+
+// hub holds one FleetApp and its members, with the apiserver's optimistic
+// concurrency: every write bumps the resourceVersion, and a status write
+// at another one is a Conflict.
+type hub struct {
+	mu      sync.Mutex
+	fa      *v1alpha1.FleetApp
+	members []v1alpha1.MemberCluster
+	rv      int
+	gets    int
+	written []string // the resourceVersion each status write carried
+	// beforeWrite, when set, plays another writer that changes the app
+	// just before a status write lands.
+	beforeWrite func(*v1alpha1.FleetApp)
+}
+
+func newHub(t *testing.T, app *v1alpha1.FleetApp, members ...v1alpha1.MemberCluster) *hub {
+	t.Helper()
+	h := &hub{fa: app.DeepCopy(), members: members, rv: 1}
+	h.fa.ResourceVersion = "1"
+	return h
+}
+
+var gr = schema.GroupResource{Group: v1alpha1.Group, Resource: "fleetapps"}
+
+func (h *hub) GetFleetApp(_ context.Context, namespace, name string) (*v1alpha1.FleetApp, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.gets++
+	if h.fa.Namespace != namespace || h.fa.Name != name {
+		return nil, fmt.Errorf("get FleetApp: %w", apierrors.NewNotFound(gr, name))
+	}
+	return h.fa.DeepCopy(), nil
+}
+
+func (h *hub) ListMemberClusters(context.Context) (*v1alpha1.MemberClusterList, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	list := &v1alpha1.MemberClusterList{}
+	for i := range h.members {
+		list.Items = append(list.Items, *h.members[i].DeepCopy())
+	}
+	return list, nil
+}
+
+func (h *hub) UpdateFleetAppStatus(_ context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.written = append(h.written, app.ResourceVersion)
+	if h.beforeWrite != nil {
+		h.beforeWrite(h.fa)
+		h.bump()
+	}
+	if app.ResourceVersion != h.fa.ResourceVersion {
+		// As the hub client returns it: wrapped.
+		return nil, fmt.Errorf("update FleetApp status: %w", apierrors.NewConflict(gr, app.Name, errors.New("the object has been modified")))
+	}
+	h.fa.Status = *app.Status.DeepCopy()
+	h.bump()
+	return h.fa.DeepCopy(), nil
+}
+
+func (h *hub) bump() {
+	h.rv++
+	h.fa.ResourceVersion = strconv.Itoa(h.rv)
+}
+
+// edit changes the stored app as a user's kubectl would.
+func (h *hub) edit(change func(*v1alpha1.FleetApp)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	change(h.fa)
+	h.bump()
+}
+
+func (h *hub) app() *v1alpha1.FleetApp {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.fa.DeepCopy()
+}
+
+func (h *hub) writtenAt() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.written...)
+}
+
+// deployer records the Fn app each endpoint holds.
+type deployer struct {
+	mu       sync.Mutex
+	deployed map[string]string // endpoint -> Fn app name
+	fail     map[string]error  // endpoint -> the error its deploy returns
+}
+
+func newDeployer() *deployer {
+	return &deployer{deployed: map[string]string{}, fail: map[string]error{}}
+}
+
+func (d *deployer) Deploy(_ context.Context, endpoint string, app *v1alpha1.FnApp) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.fail[endpoint]; err != nil {
+		return err
+	}
+	d.deployed[endpoint] = app.Name
+	return nil
+}
+
+func (d *deployer) apps() map[string]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.deployed)
+}
+
+// placed is the placement as "cluster=replicas,...".
+func placed(st v1alpha1.FleetAppStatus) string {
+	parts := make([]string, len(st.Placement))
+	for i, p := range st.Placement {
+		parts[i] = fmt.Sprintf("%s=%d", p.Cluster, p.Replicas)
+	}
+	return strings.Join(parts, ",")
+}
+
+func isTrue(st v1alpha1.FleetAppStatus, typ string) bool {
+	return apimeta.IsStatusConditionTrue(st.Conditions, typ)
+}

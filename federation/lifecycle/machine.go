@@ -48,14 +48,15 @@ const (
 // Step decides one step of the cluster's lifecycle. It reads no clock and
 // does no I/O: the same input gives the same decision.
 func Step(in Input) Decision {
-	s := newStep(in)
+	var s step // on the stack: a step allocates only its outcome
+	s.init(&in)
 	s.run()
 	return s.decision()
 }
 
 // step is one evaluation of the machine.
 type step struct {
-	in   Input
+	in   *Input
 	opts Options
 	o    *Observed
 	mc   *v1alpha1.MemberCluster
@@ -72,9 +73,9 @@ type step struct {
 	msg        string
 }
 
-func newStep(in Input) *step {
+func (s *step) init(in *Input) {
 	mc := in.Cluster
-	s := &step{in: in, opts: in.Options.withDefaults(), o: &in.Observed, mc: mc, now: in.Now, failedCond: numConds}
+	s.in, s.opts, s.o, s.mc, s.now, s.failedCond = in, in.Options.withDefaults(), &in.Observed, mc, in.Now, numConds
 	prev := &mc.Status
 	s.st = Status{
 		Phase:        prev.Phase,
@@ -99,7 +100,6 @@ func newStep(in Input) *step {
 		s.st.FnEndpoint = in.Observed.FnEndpoint
 	}
 	s.conds = newConditions(prev.Conditions, in.Now, mc.Generation)
-	return s
 }
 
 func (s *step) run() {
@@ -172,6 +172,8 @@ func (s *step) installing() {
 		s.to(v1alpha1.PhaseReady, "Fn answers at "+s.st.FnEndpoint)
 	case s.timedOut(s.opts.Timeouts.Install):
 		s.fail(condFnInstalled, ReasonInstallTimedOut, "Fn not answering "+s.age()+" after the install began (limit "+short(s.opts.Timeouts.Install)+"): "+s.fnState())
+	case o.Progress == ProgressStopped:
+		s.act(Action{Kind: ActUnpark, Nodes: s.restoreNodes()}, "the cluster is stopped; starting it to install Fn")
 	case o.Progress != ProgressRunning || !o.KubeconfigReady:
 		s.wait("waiting for the cluster to run" + s.providerSays())
 	case !o.Release.Deployed && !o.Release.Pending:
@@ -266,6 +268,8 @@ func (s *step) unparking() {
 		s.to(v1alpha1.PhaseReady, "awake; Fn answers at "+s.st.FnEndpoint)
 	case s.timedOut(s.opts.Timeouts.Resume):
 		s.fail(condParked, ReasonWakeTimedOut, "not Ready "+s.age()+" after the wake began (limit "+short(s.opts.Timeouts.Resume)+"): "+s.fnState()+s.providerSays())
+	case o.Progress == ProgressRunning && o.KubeconfigReady && !o.Release.Deployed && !o.Release.Pending:
+		s.to(v1alpha1.PhaseInstalling, "awake, but the Fn release is gone; installing it again")
 	case o.Progress == ProgressStopped || o.Nodes == 0:
 		n := s.restoreNodes()
 		s.act(Action{Kind: ActUnpark, Nodes: n}, "waking with "+itoa(n)+" nodes")

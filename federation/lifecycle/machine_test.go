@@ -143,6 +143,8 @@ func TestStep(t *testing.T) {
 			want{phase: v1alpha1.PhaseFailed, cond: v1alpha1.ClusterFnInstalled, status: metav1.ConditionFalse, reason: ReasonInstallTimedOut, message: "does not answer"}},
 		{"installing: cluster lost", member(v1alpha1.PhaseInstalling, time.Minute), absent, runs,
 			want{phase: v1alpha1.PhaseFailed, cond: v1alpha1.ClusterProvisioned, status: metav1.ConditionFalse, reason: ReasonClusterLost}},
+		{"installing: stopped, start it", member(v1alpha1.PhaseInstalling, time.Minute), stopped, runs,
+			want{phase: v1alpha1.PhaseInstalling, action: Action{Kind: ActUnpark, Nodes: 1}, next: poll}},
 		{"installing: not running yet, wait", member(v1alpha1.PhaseInstalling, time.Minute), booting, runs,
 			want{phase: v1alpha1.PhaseInstalling, action: none, next: poll}},
 
@@ -226,6 +228,8 @@ func TestStep(t *testing.T) {
 			want{phase: v1alpha1.PhaseUnparking, action: Action{Kind: ActUnpark, Nodes: 1}, next: poll}},
 		{"unparking: running, Fn not answering yet, wait", member(v1alpha1.PhaseUnparking, time.Minute), deployed, runs,
 			want{phase: v1alpha1.PhaseUnparking, action: none, next: poll}},
+		{"unparking: awake without Fn -> installing", member(v1alpha1.PhaseUnparking, time.Minute), up, runs,
+			want{phase: v1alpha1.PhaseInstalling}},
 		{"unparking -> ready", member(v1alpha1.PhaseUnparking, time.Minute), serving, runs,
 			want{phase: v1alpha1.PhaseReady, cond: v1alpha1.ClusterParked, status: metav1.ConditionFalse, reason: string(parking.ReasonPlaced)}},
 		{"unparking: resume timeout 15m -> WakeTimedOut", member(v1alpha1.PhaseUnparking, 16*time.Minute), deployed, runs,

@@ -55,7 +55,7 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 	t.Run("examples are accepted", func(t *testing.T) {
 		for _, file := range []string{"memberclusters.yaml", "fleetapps.yaml", "clusterpools.yaml"} {
 			for _, obj := range readObjects(t, filepath.Join(examplesDir, file)) {
-				if _, err := create(ctx, dyn, obj); err != nil {
+				if err := create(ctx, dyn, obj); err != nil {
 					t.Fatalf("%s: %s %s refused: %v", file, obj.GetKind(), obj.GetName(), err)
 				}
 			}
@@ -82,7 +82,7 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 			t.Errorf("pool without nodeAutoscale got scaleUpPercent %d", up)
 		}
 		minimal := mustObject(t, fmt.Sprintf(validPool, "minimal-pool"))
-		if _, err := create(ctx, dyn, minimal); err != nil {
+		if err := create(ctx, dyn, minimal); err != nil {
 			t.Fatalf("minimal pool refused: %v", err)
 		}
 		got, err := dyn.Resource(clusterPools).Get(ctx, "minimal-pool", metav1.GetOptions{})
@@ -99,7 +99,7 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 
 	t.Run("poolRef cannot change", func(t *testing.T) {
 		mc := mustObject(t, cluster("from-pool", "  poolRef: {name: eu-frankfurt-local}"))
-		if _, err := create(ctx, dyn, mc); err != nil {
+		if err := create(ctx, dyn, mc); err != nil {
 			t.Fatalf("cluster with poolRef refused: %v", err)
 		}
 		for _, change := range []func(*unstructured.Unstructured){
@@ -190,7 +190,7 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 				if err := yaml.Unmarshal([]byte(tc.yaml), &obj.Object); err != nil {
 					t.Fatalf("test yaml: %v", err)
 				}
-				_, err := create(ctx, dyn, &obj)
+				err := create(ctx, dyn, &obj)
 				wantInvalid(t, err, tc.want...)
 			})
 		}
@@ -407,24 +407,27 @@ spec:
 	}
 }
 
-func create(ctx context.Context, dyn dynamic.Interface, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+func create(ctx context.Context, dyn dynamic.Interface, obj *unstructured.Unstructured) error {
 	gvr := schema.GroupVersionResource{Group: v1alpha1.Group, Version: v1alpha1.Version}
 	switch obj.GetKind() {
 	case "MemberCluster":
 		gvr.Resource = "memberclusters"
-		return dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
+		_, err := dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
+		return err
 	case "ClusterPool":
 		gvr.Resource = "clusterpools"
-		return dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
+		_, err := dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
+		return err
 	case "FleetApp":
 		gvr.Resource = "fleetapps"
 		ns := obj.GetNamespace()
 		if ns == "" {
 			ns = "default"
 		}
-		return dyn.Resource(gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{})
+		_, err := dyn.Resource(gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{})
+		return err
 	}
-	return nil, fmt.Errorf("unexpected kind %q", obj.GetKind())
+	return fmt.Errorf("unexpected kind %q", obj.GetKind())
 }
 
 func wantInvalid(t *testing.T, err error, want ...string) {

@@ -36,6 +36,7 @@ const examplesDir = "../../../examples"
 var (
 	memberClusters = v1alpha1.GroupVersion().WithResource("memberclusters")
 	fleetApps      = v1alpha1.GroupVersion().WithResource("fleetapps")
+	clusterPools   = v1alpha1.GroupVersion().WithResource("clusterpools")
 )
 
 // TestCRDsOnARealAPIServer installs the generated CRDs in a real
@@ -52,7 +53,7 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 	}
 
 	t.Run("examples are accepted", func(t *testing.T) {
-		for _, file := range []string{"memberclusters.yaml", "fleetapps.yaml"} {
+		for _, file := range []string{"memberclusters.yaml", "fleetapps.yaml", "clusterpools.yaml"} {
 			for _, obj := range readObjects(t, filepath.Join(examplesDir, file)) {
 				if err := create(ctx, dyn, obj); err != nil {
 					t.Fatalf("%s: %s %s refused: %v", file, obj.GetKind(), obj.GetName(), err)
@@ -69,6 +70,60 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 		}
 		if typ, _, _ := unstructured.NestedString(app.Object, "spec", "app", "functions", "0", "triggers", "0", "type"); typ != "" && typ != "http" {
 			t.Errorf("trigger type = %q", typ)
+		}
+		pool, err := dyn.Resource(clusterPools).Get(ctx, "eu-amsterdam-burst", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get pool eu-amsterdam-burst: %v", err)
+		}
+		if mode, _, _ := unstructured.NestedString(pool.Object, "spec", "parking", "mode"); mode != "ScaleToZero" {
+			t.Errorf("pool parking.mode = %q, want ScaleToZero", mode)
+		}
+		if up, _, _ := unstructured.NestedInt64(pool.Object, "spec", "nodeAutoscale", "scaleUpPercent"); up != 0 {
+			t.Errorf("pool without nodeAutoscale got scaleUpPercent %d", up)
+		}
+		minimal := mustObject(t, fmt.Sprintf(validPool, "minimal-pool"))
+		if err := create(ctx, dyn, minimal); err != nil {
+			t.Fatalf("minimal pool refused: %v", err)
+		}
+		got, err := dyn.Resource(clusterPools).Get(ctx, "minimal-pool", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get minimal-pool: %v", err)
+		}
+		if n, _, _ := unstructured.NestedInt64(got.Object, "spec", "nodes"); n != 1 {
+			t.Errorf("pool nodes defaulted to %d, want 1", n)
+		}
+		if tier, _, _ := unstructured.NestedInt64(got.Object, "spec", "tier"); tier != 1 {
+			t.Errorf("pool tier defaulted to %d, want 1", tier)
+		}
+	})
+
+	t.Run("poolRef cannot change", func(t *testing.T) {
+		mc := mustObject(t, cluster("from-pool", "  poolRef: {name: eu-frankfurt-local}"))
+		if err := create(ctx, dyn, mc); err != nil {
+			t.Fatalf("cluster with poolRef refused: %v", err)
+		}
+		for _, change := range []func(*unstructured.Unstructured){
+			func(o *unstructured.Unstructured) {
+				_ = unstructured.SetNestedField(o.Object, "eu-amsterdam-burst", "spec", "poolRef", "name")
+			},
+			func(o *unstructured.Unstructured) { unstructured.RemoveNestedField(o.Object, "spec", "poolRef") },
+		} {
+			got, err := dyn.Resource(memberClusters).Get(ctx, "from-pool", metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("get: %v", err)
+			}
+			change(got)
+			_, err = dyn.Resource(memberClusters).Update(ctx, got, metav1.UpdateOptions{})
+			wantInvalid(t, err, "poolRef cannot change or be removed")
+		}
+		// Other spec fields still change, and a manual park is a plain field.
+		got, err := dyn.Resource(memberClusters).Get(ctx, "from-pool", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get: %v", err)
+		}
+		_ = unstructured.SetNestedField(got.Object, true, "spec", "parked")
+		if _, err := dyn.Resource(memberClusters).Update(ctx, got, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("set spec.parked: %v", err)
 		}
 	})
 
@@ -112,6 +167,14 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 		row := cols.rows["us-ashburn-local"]
 		if fmt.Sprint(row) != "[us-ashburn-local Ready us-ashburn-1 1 0.10 30 250Gi 3]" {
 			t.Errorf("us-ashburn-local row = %v", row)
+		}
+		cols = tableColumns(ctx, t, cl.RESTConfig, "/apis/fnfleet.dev/v1alpha1/clusterpools")
+		want = []string{"Name", "Provider", "Region", "Tier", "Cost/h", "Clusters", "Ready", "Parked", "Age"}
+		if !slices.Equal(cols.names, want) {
+			t.Fatalf("clusterpools columns = %v, want %v", cols.names, want)
+		}
+		if row := cols.rows["eu-amsterdam-burst"]; fmt.Sprint(row) != "[eu-amsterdam-burst capi eu-amsterdam-1 2 0.452 <nil> <nil> <nil>]" {
+			t.Errorf("eu-amsterdam-burst row = %v", row)
 		}
 		cols = tableColumns(ctx, t, cl.RESTConfig, "/apis/fnfleet.dev/v1alpha1/namespaces/default/fleetapps")
 		want = []string{"Name", "Clusters", "Replicas", "DNS", "Ready", "Explanation", "Age"}
@@ -168,6 +231,29 @@ func fleetApp(name, extra string) string {
 	return fmt.Sprintf(validApp, name) + extra
 }
 
+const validPool = `
+apiVersion: fnfleet.dev/v1alpha1
+kind: ClusterPool
+metadata: {name: %s}
+spec:
+  provider: {name: local}
+  region: eu-1
+  maxClusters: 2
+`
+
+func pool(name, extra string) string {
+	return fmt.Sprintf(validPool, name) + extra
+}
+
+func mustObject(t *testing.T, doc string) *unstructured.Unstructured {
+	t.Helper()
+	var obj unstructured.Unstructured
+	if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
+		t.Fatalf("test yaml: %v", err)
+	}
+	return &obj
+}
+
 func invalidObjects() []invalidCase {
 	return []invalidCase{
 		{name: "unknown provider", yaml: `
@@ -203,6 +289,63 @@ spec: {provider: {name: local}, region: EU_West}`,
 		{name: "autoscale thresholds", yaml: cluster("thresholds", `  nodeAutoscale: {minNodes: 1, maxNodes: 2, scaleUpPercent: 50, scaleDownPercent: 60}`),
 			want: []string{"scaleDownPercent must be below scaleUpPercent"}},
 		{name: "taint effect", yaml: cluster("taint", `  taints: [{key: gpu, effect: NoWay}]`),
+			want: []string{`spec.taints[0].effect: Unsupported value: "NoWay"`}},
+		{name: "poolRef without name", yaml: cluster("pool-ref", `  poolRef: {name: ""}`),
+			want: []string{"spec.poolRef.name: Invalid value", "at least 1 chars long"}},
+
+		{name: "pool of static clusters", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: ClusterPool
+metadata: {name: static-pool}
+spec: {provider: {name: static}, region: eu-1, maxClusters: 1}`,
+			want: []string{"provider static cannot back a pool: static clusters already exist and are never created or deleted"}},
+		{name: "pool without maxClusters", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: ClusterPool
+metadata: {name: unbounded}
+spec: {provider: {name: local}, region: eu-1}`,
+			want: []string{"spec.maxClusters: Required value"}},
+		{name: "pool maxClusters negative", yaml: pool("negative-max", `  maxClusters: -1`),
+			want: []string{"spec.maxClusters: Invalid value: -1", "greater than or equal to 0"}},
+		{name: "pool unknown provider", yaml: pool("pool-provider", `  provider: {name: aws-magic}`),
+			want: []string{`spec.provider.name: Unsupported value: "aws-magic"`}},
+		{name: "pool missing region", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: ClusterPool
+metadata: {name: pool-no-region}
+spec: {provider: {name: local}, maxClusters: 1}`,
+			want: []string{"spec.region: Required value"}},
+		{name: "pool local cannot scale to zero", yaml: pool("local-scale-to-zero", `  parking: {mode: ScaleToZero}`),
+			want: []string{"provider local parks with Stop, Delete or Never (it stops or deletes its processes), not ScaleToZero"}},
+		{name: "pool capi cannot stop", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: ClusterPool
+metadata: {name: capi-stop}
+spec: {provider: {name: capi}, region: eu-1, maxClusters: 1, parking: {mode: Stop}}`,
+			want: []string{"provider capi parks with ScaleToZero, Delete or Never: Cluster API cannot stop a control plane"}},
+		{name: "pool capi with the default mode", yaml: `
+apiVersion: fnfleet.dev/v1alpha1
+kind: ClusterPool
+metadata: {name: capi-default-mode}
+spec: {provider: {name: capi}, region: eu-1, maxClusters: 1, parking: {idleTTL: 1h}}`,
+			want: []string{"provider capi parks with ScaleToZero, Delete or Never", "the default is Stop"}},
+		{name: "pool zero nodes", yaml: pool("zero-nodes", `  nodes: 0`),
+			want: []string{"spec.nodes: Invalid value: 0", "greater than or equal to 1"}},
+		{name: "pool nodes outside autoscale bounds", yaml: pool("nodes-bounds", "  nodes: 6\n  nodeAutoscale: {minNodes: 1, maxNodes: 4}"),
+			want: []string{"nodes must lie between nodeAutoscale.minNodes and nodeAutoscale.maxNodes"}},
+		{name: "pool autoscale bounds", yaml: pool("pool-autoscale", "  nodes: 3\n  nodeAutoscale: {minNodes: 5, maxNodes: 2}"),
+			want: []string{"minNodes must be at most maxNodes"}},
+		{name: "pool node capacity key", yaml: pool("node-capacity", `  nodeCapacity: {gpu: "1"}`),
+			want: []string{"nodeCapacity names only cpu, memory and pods"}},
+		{name: "pool negative cost", yaml: pool("pool-cost", `  costPerHour: "-1"`),
+			want: []string{"costPerHour must not be negative"}},
+		{name: "pool region with capitals", yaml: pool("pool-caps", `  region: EU_West`),
+			want: []string{"region must be lower-case letters, digits and '-'"}},
+		{name: "pool tier out of range", yaml: pool("pool-tier", `  tier: 100`),
+			want: []string{"spec.tier: Invalid value: 100", "less than or equal to 99"}},
+		{name: "pool window not cron", yaml: pool("pool-window", `  parking: {windows: [{start: "nightly", duration: 8h}]}`),
+			want: []string{"start must be a cron expression with five fields"}},
+		{name: "pool taint effect", yaml: pool("pool-taint", `  taints: [{key: gpu, effect: NoWay}]`),
 			want: []string{`spec.taints[0].effect: Unsupported value: "NoWay"`}},
 
 		{name: "no functions", yaml: `
@@ -270,6 +413,9 @@ func create(ctx context.Context, dyn dynamic.Interface, obj *unstructured.Unstru
 	switch obj.GetKind() {
 	case "MemberCluster":
 		gvr.Resource = "memberclusters"
+		_, err = dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
+	case "ClusterPool":
+		gvr.Resource = "clusterpools"
 		_, err = dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
 	case "FleetApp":
 		gvr.Resource = "fleetapps"

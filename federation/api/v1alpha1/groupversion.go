@@ -19,12 +19,13 @@ func GroupVersion() schema.GroupVersion {
 	return schema.GroupVersion{Group: Group, Version: Version}
 }
 
-// AddToScheme registers MemberCluster and FleetApp (and their lists) in s, so
-// that typed and dynamic clients can encode and decode them.
+// AddToScheme registers MemberCluster, ClusterPool and FleetApp (and their
+// lists) in s, so that typed and dynamic clients can encode and decode them.
 func AddToScheme(s *runtime.Scheme) error {
 	gv := GroupVersion()
 	s.AddKnownTypes(gv,
 		&MemberCluster{}, &MemberClusterList{},
+		&ClusterPool{}, &ClusterPoolList{},
 		&FleetApp{}, &FleetAppList{},
 	)
 	metav1.AddToGroupVersion(s, gv)

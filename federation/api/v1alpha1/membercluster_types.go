@@ -41,6 +41,8 @@ type MemberClusterList struct {
 }
 
 // MemberClusterSpec is what the platform team declares about a cluster.
+//
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.poolRef) || (has(self.poolRef) && self.poolRef == oldSelf.poolRef)",message="poolRef cannot change or be removed: the cluster counts against the maxClusters of the pool that created it"
 type MemberClusterSpec struct {
 	// Provider says which provider creates, parks and deletes the cluster.
 	Provider ProviderSpec `json:"provider"`
@@ -88,6 +90,31 @@ type MemberClusterSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +listType=atomic
 	Taints []Taint `json:"taints,omitempty"`
+
+	// Parked, set by a person, parks the cluster whatever its placements
+	// (placement moves its apps away first), with parking.mode; clearing it
+	// lets the usual rules decide again. It has no effect with parking mode
+	// Never, which keeps the cluster running. Not acted on yet: no
+	// lifecycle shell runs (issue 11).
+	// +optional
+	Parked bool `json:"parked,omitempty"`
+
+	// PoolRef names the ClusterPool the cluster was created from; empty for
+	// a cluster registered by hand. It is a field rather than a label
+	// because maxClusters is counted from it: the API refuses a change, and
+	// labels stay free for clusterSelectors (fnfleet.dev/pool in the
+	// examples is such a user label). It is not an ownerReference, so
+	// deleting a pool does not garbage-collect clusters that carry apps.
+	// +optional
+	PoolRef *ClusterPoolReference `json:"poolRef,omitempty"`
+}
+
+// ClusterPoolReference names a ClusterPool (cluster-scoped).
+type ClusterPoolReference struct {
+	// Name of the ClusterPool.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
 }
 
 // ProviderSpec names the provider and carries its settings.
@@ -232,10 +259,10 @@ type Taint struct {
 	Effect TaintEffect `json:"effect"`
 }
 
-// ClusterPhase is where a cluster is in its lifecycle. Local mode sets
-// Ready and placement reads the phase; the other phases are set by cluster
-// lifecycle (issue 11), not yet.
-// +kubebuilder:validation:Enum=Pending;Provisioning;Installing;Ready;Parking;Parked;Unparking;Failed;Deleting
+// ClusterPhase is where a cluster is in its lifecycle (docs/lifecycle.md).
+// Local mode sets Ready and placement reads the phase; the other phases
+// are computed by federation/lifecycle, which no shell runs yet (issue 11).
+// +kubebuilder:validation:Enum=Pending;Provisioning;Installing;Ready;Scaling;Parking;Parked;Unparking;Failed;Deleting
 type ClusterPhase string
 
 const (
@@ -243,11 +270,14 @@ const (
 	PhaseProvisioning ClusterPhase = "Provisioning"
 	PhaseInstalling   ClusterPhase = "Installing"
 	PhaseReady        ClusterPhase = "Ready"
-	PhaseParking      ClusterPhase = "Parking"
-	PhaseParked       ClusterPhase = "Parked"
-	PhaseUnparking    ClusterPhase = "Unparking"
-	PhaseFailed       ClusterPhase = "Failed"
-	PhaseDeleting     ClusterPhase = "Deleting"
+	// PhaseScaling is Ready while the node count changes: the cluster keeps
+	// its apps.
+	PhaseScaling   ClusterPhase = "Scaling"
+	PhaseParking   ClusterPhase = "Parking"
+	PhaseParked    ClusterPhase = "Parked"
+	PhaseUnparking ClusterPhase = "Unparking"
+	PhaseFailed    ClusterPhase = "Failed"
+	PhaseDeleting  ClusterPhase = "Deleting"
 )
 
 // Condition types of a MemberCluster.
@@ -255,9 +285,25 @@ const (
 	// ClusterHealthy is True while the cluster answers its health probe.
 	// Placement rejects a cluster whose Healthy condition is False.
 	ClusterHealthy = "Healthy"
-	// ClusterFnInstalled is True once Fn answers on the cluster. Not set
-	// yet: cluster lifecycle (issue 11).
+	// ClusterFnInstalled is True once Fn answers on the cluster; its
+	// message names the Helm release and revision. Lifecycle writes it
+	// (not yet: no lifecycle shell runs, issue 11), as do the conditions
+	// below.
 	ClusterFnInstalled = "FnInstalled"
+	// ClusterProvisioned is True while the provider reports the cluster
+	// created (running or stopped). Lifecycle writes it.
+	ClusterProvisioned = "Provisioned"
+	// ClusterParked is True while the cluster is parked, with why (idle,
+	// a window, by hand); False with the reason it runs, or why a wake
+	// failed (WakeTimedOut), which placement reads. Lifecycle writes it.
+	ClusterParked = "Parked"
+	// ClusterSchedulable is False while new apps must stay off the cluster
+	// and placed ones move away: a hibernation window is about to open or
+	// is open, or a person parked it. Lifecycle writes it.
+	ClusterSchedulable = "Schedulable"
+	// ClusterNodesScaled is False when the last node scaling did not reach
+	// its target in time. Lifecycle writes it.
+	ClusterNodesScaled = "NodesScaled"
 )
 
 // MemberClusterStatus is what lifecycle and reconcile observed; they are to
@@ -331,6 +377,35 @@ type MemberClusterStatus struct {
 	// ObservedGeneration is the spec generation this status reflects.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// The four fields below belong to lifecycle, which no shell runs yet
+	// (issue 11).
+
+	// PhaseSince is when the current phase began. Lifecycle writes it: the
+	// phase timeouts (e.g. 30m to provision) and the retry backoff of
+	// Failed count from it.
+	// +optional
+	PhaseSince *metav1.Time `json:"phaseSince,omitempty"`
+
+	// Failures counts failed attempts since the cluster was last Ready or
+	// Parked. Lifecycle writes it: Failed retries after 10s doubled per
+	// failure, at most 10m.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Failures int32 `json:"failures,omitempty"`
+
+	// DesiredNodes is the node count lifecycle last asked the provider for.
+	// Scaling ends when the provider reports it; unparking a ScaleToZero
+	// cluster restores it. Lifecycle writes it.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	DesiredNodes int32 `json:"desiredNodes,omitempty"`
+
+	// LastScaleTime is when lifecycle last changed the node count; node
+	// autoscale waits a cooldown (5m) after it so it does not flap.
+	// Lifecycle writes it.
+	// +optional
+	LastScaleTime *metav1.Time `json:"lastScaleTime,omitempty"`
 }
 
 // RegionLatency is one measured round trip.

@@ -53,6 +53,8 @@ func TestExamplesDecodeStrictly(t *testing.T) {
 				obj = &v1alpha1.MemberCluster{}
 			case "FleetApp":
 				obj = &v1alpha1.FleetApp{}
+			case "ClusterPool":
+				obj = &v1alpha1.ClusterPool{}
 			default:
 				t.Fatalf("%s: unexpected kind %q", f, meta.Kind)
 			}
@@ -69,7 +71,7 @@ func TestExamplesDecodeStrictly(t *testing.T) {
 			seen[meta.Kind]++
 		}
 	}
-	if seen["MemberCluster"] == 0 || seen["FleetApp"] == 0 {
-		t.Fatalf("examples should hold both kinds, got %v", seen)
+	if seen["MemberCluster"] == 0 || seen["FleetApp"] == 0 || seen["ClusterPool"] == 0 {
+		t.Fatalf("examples should hold every kind, got %v", seen)
 	}
 }

@@ -1,0 +1,563 @@
+package lifecycle
+
+import (
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/autoscale"
+)
+
+// Condition reasons lifecycle writes (the parking reasons of
+// parking.Reason appear on Parked and Schedulable too).
+const (
+	ReasonProvisioned       = "Provisioned"
+	ReasonCreating          = "Creating"
+	ReasonNotCreated        = "NotCreated"
+	ReasonDeleting          = "Deleting"
+	ReasonDeletedWhenParked = "DeletedWhileParked"
+	ReasonProvisionFailed   = "ProvisionFailed"
+	ReasonProvisionTimedOut = "ProvisionTimedOut"
+	ReasonClusterLost       = "ClusterLost"
+	ReasonProviderFailed    = "ProviderFailed"
+	ReasonDeleteTimedOut    = "DeleteTimedOut"
+
+	ReasonInstalled            = "Installed"
+	ReasonInstalling           = "Installing"
+	ReasonNotInstalled         = "NotInstalled"
+	ReasonEndpointNotAnswering = "EndpointNotAnswering"
+	ReasonInstallTimedOut      = "InstallTimedOut"
+
+	ReasonParking       = "Parking"
+	ReasonWaking        = "Waking"
+	ReasonParkFailed    = "ParkFailed"
+	ReasonParkTimedOut  = "ParkTimedOut"
+	ReasonWakeFailed    = "WakeFailed"
+	ReasonWakeTimedOut  = "WakeTimedOut" // placement moves the apps waiting for the wake elsewhere
+	ReasonCannotPark    = "CannotPark"
+	ReasonAcceptsApps   = "AcceptsApps"
+	ReasonParkedCluster = "Parked"
+
+	ReasonScaled        = "Scaled"
+	ReasonScaling       = "Scaling"
+	ReasonScaleTimedOut = "ScaleTimedOut"
+)
+
+// Step decides one step of the cluster's lifecycle. It reads no clock and
+// does no I/O: the same input gives the same decision.
+func Step(in Input) Decision {
+	var s step // on the stack: a step allocates only its outcome
+	s.init(&in)
+	s.run()
+	return s.decision()
+}
+
+// step is one evaluation of the machine.
+type step struct {
+	in   *Input
+	opts Options
+	o    *Observed
+	mc   *v1alpha1.MemberCluster
+	now  time.Time
+
+	// The status being built, from the one read.
+	st    Status
+	conds conditions
+
+	failedCond cond // the condition fail set this step; numConds if none
+	action     Action
+	next       time.Time
+	gone       bool
+	msg        string
+}
+
+func (s *step) init(in *Input) {
+	mc := in.Cluster
+	s.in, s.opts, s.o, s.mc, s.now, s.failedCond = in, in.Options.withDefaults(), &in.Observed, mc, in.Now, numConds
+	prev := &mc.Status
+	s.st = Status{
+		Phase:        prev.Phase,
+		Failures:     prev.Failures,
+		DesiredNodes: prev.DesiredNodes,
+		FnEndpoint:   prev.FnEndpoint,
+	}
+	if s.st.Phase == "" {
+		s.st.Phase = v1alpha1.PhasePending
+	}
+	if prev.PhaseSince != nil {
+		s.st.PhaseSince = prev.PhaseSince.Time
+	} else {
+		// A phase written without its start (by hand, or before this
+		// field existed) starts now, so its timeout counts from here.
+		s.st.PhaseSince = in.Now
+	}
+	if prev.LastScaleTime != nil {
+		s.st.LastScaleTime = prev.LastScaleTime.Time
+	}
+	if in.Observed.FnEndpoint != "" {
+		s.st.FnEndpoint = in.Observed.FnEndpoint
+	}
+	s.conds = newConditions(prev.Conditions, in.Now, mc.Generation)
+}
+
+func (s *step) run() {
+	if s.mc.DeletionTimestamp != nil && s.st.Phase != v1alpha1.PhaseDeleting {
+		s.to(v1alpha1.PhaseDeleting, "deletion requested")
+		return
+	}
+	switch s.st.Phase {
+	case v1alpha1.PhasePending:
+		s.pending()
+	case v1alpha1.PhaseProvisioning:
+		s.provisioning()
+	case v1alpha1.PhaseInstalling:
+		s.installing()
+	case v1alpha1.PhaseReady:
+		s.ready()
+	case v1alpha1.PhaseScaling:
+		s.scaling()
+	case v1alpha1.PhaseParking:
+		s.parking()
+	case v1alpha1.PhaseParked:
+		s.parked()
+	case v1alpha1.PhaseUnparking:
+		s.unparking()
+	case v1alpha1.PhaseDeleting:
+		s.deleting()
+	case v1alpha1.PhaseFailed:
+		s.retry()
+	default:
+		s.fail(condProvisioned, ReasonProviderFailed, "unknown phase "+strconv.Quote(string(s.st.Phase)))
+	}
+}
+
+// --- the phases ---
+
+func (s *step) pending() {
+	if !s.in.Parking.Run {
+		s.to(v1alpha1.PhaseParked, "not created: "+s.in.Parking.Message)
+		return
+	}
+	s.to(v1alpha1.PhaseProvisioning, "provisioning with provider "+s.provider())
+}
+
+func (s *step) provisioning() {
+	o := s.o
+	switch {
+	case o.Progress == ProgressFailed:
+		s.fail(condProvisioned, ReasonProvisionFailed, "provider "+s.provider()+" reports the create failed: "+o.Message)
+	case o.Exists && o.Progress == ProgressRunning && o.KubeconfigReady:
+		s.to(v1alpha1.PhaseInstalling, "the cluster runs; installing Fn")
+	case s.timedOut(s.opts.Timeouts.Provision):
+		s.fail(condProvisioned, ReasonProvisionTimedOut, "not running "+s.age()+" after provisioning began (limit "+short(s.opts.Timeouts.Provision)+")"+s.providerSays())
+	case s.static():
+		s.wait("waiting for the static cluster's kubeconfig Secret" + s.providerSays())
+	case !o.Exists:
+		s.act(Action{Kind: ActCreate}, "creating the cluster")
+	case o.Progress == ProgressStopped:
+		s.act(Action{Kind: ActUnpark, Nodes: s.restoreNodes()}, "the cluster exists but is stopped; starting it")
+	default:
+		s.wait("waiting for the cluster to run" + s.providerSays())
+	}
+}
+
+func (s *step) installing() {
+	o := s.o
+	switch {
+	case !o.Exists || o.Progress == ProgressFailed:
+		s.lost()
+	case o.Release.Deployed && o.FnAnswering:
+		s.to(v1alpha1.PhaseReady, "Fn answers at "+s.st.FnEndpoint)
+	case s.timedOut(s.opts.Timeouts.Install):
+		s.fail(condFnInstalled, ReasonInstallTimedOut, "Fn not answering "+s.age()+" after the install began (limit "+short(s.opts.Timeouts.Install)+"): "+s.fnState())
+	case o.Progress == ProgressStopped:
+		s.act(Action{Kind: ActUnpark, Nodes: s.restoreNodes()}, "the cluster is stopped; starting it to install Fn")
+	case o.Progress != ProgressRunning || !o.KubeconfigReady:
+		s.wait("waiting for the cluster to run" + s.providerSays())
+	case !o.Release.Deployed && !o.Release.Pending:
+		s.act(Action{Kind: ActInstallFn}, "installing charts/fn")
+	default:
+		s.wait("waiting for Fn: " + s.fnState())
+	}
+}
+
+func (s *step) ready() {
+	o, p := s.o, &s.in.Parking
+	switch {
+	case !o.Exists || o.Progress == ProgressFailed:
+		s.lost()
+	case o.Progress == ProgressStopped:
+		s.to(v1alpha1.PhaseParked, "the provider reports the cluster stopped, not by fnfleet")
+	case !p.Run && s.canPark():
+		s.to(v1alpha1.PhaseParking, "parking with mode "+string(s.mode())+": "+p.Message)
+	case o.Progress == ProgressRunning && !o.Release.Deployed && !o.Release.Pending:
+		s.to(v1alpha1.PhaseInstalling, "the Fn release is gone; installing it again")
+	default:
+		d := s.autoscale()
+		if d.Nodes != o.Nodes {
+			s.st.DesiredNodes, s.st.LastScaleTime = d.Nodes, s.now
+			s.to(v1alpha1.PhaseScaling, "scaling from "+itoa(o.Nodes)+" to "+itoa(d.Nodes)+" nodes: "+d.Reason)
+			return
+		}
+		s.rest("ready", d.NextCheck)
+	}
+}
+
+func (s *step) scaling() {
+	o := s.o
+	switch {
+	case !o.Exists || o.Progress == ProgressFailed:
+		s.lost()
+	case !s.in.Parking.Run && s.canPark():
+		s.to(v1alpha1.PhaseParking, "parking with mode "+string(s.mode())+": "+s.in.Parking.Message)
+	case o.Nodes == s.st.DesiredNodes:
+		s.conds.set(condNodesScaled, metav1.ConditionTrue, ReasonScaled, itoa(o.Nodes)+" nodes, as asked")
+		s.to(v1alpha1.PhaseReady, "scaled to "+itoa(o.Nodes)+" nodes")
+	case s.timedOut(s.opts.Timeouts.Scale):
+		// The apps still run: back to Ready, and the cooldown spaces the
+		// next attempt.
+		s.conds.set(condNodesScaled, metav1.ConditionFalse, ReasonScaleTimedOut,
+			itoa(o.Nodes)+" nodes "+s.age()+" after asking for "+itoa(s.st.DesiredNodes)+" (limit "+short(s.opts.Timeouts.Scale)+")"+s.providerSays())
+		s.to(v1alpha1.PhaseReady, "scaling did not finish in "+short(s.opts.Timeouts.Scale))
+	default:
+		s.conds.set(condNodesScaled, metav1.ConditionFalse, ReasonScaling, "scaling from "+itoa(o.Nodes)+" to "+itoa(s.st.DesiredNodes)+" nodes")
+		s.act(Action{Kind: ActScaleNodes, Nodes: s.st.DesiredNodes}, "scaling to "+itoa(s.st.DesiredNodes)+" nodes")
+	}
+}
+
+func (s *step) parking() {
+	o, mode := s.o, s.mode()
+	switch {
+	case s.in.Parking.Run || !s.canPark():
+		s.to(v1alpha1.PhaseUnparking, "waking while parking: "+s.in.Parking.Message)
+	case s.parkedAsAsked():
+		s.to(v1alpha1.PhaseParked, "parked with mode "+string(mode))
+	case o.Progress == ProgressFailed:
+		s.fail(condParked, ReasonParkFailed, "provider "+s.provider()+" reports the park failed: "+o.Message)
+	case s.timedOut(s.opts.Timeouts.Park):
+		s.fail(condParked, ReasonParkTimedOut, "not parked "+s.age()+" after parking began (limit "+short(s.opts.Timeouts.Park)+")"+s.providerSays())
+	default:
+		s.act(Action{Kind: ActPark, Mode: mode}, "parking with mode "+string(mode))
+	}
+}
+
+func (s *step) parked() {
+	p := s.in.Parking
+	switch {
+	case p.Run && !s.o.Exists:
+		s.to(v1alpha1.PhaseProvisioning, "woken, and the cluster does not exist: provisioning it afresh ("+p.Message+")")
+	case p.Run:
+		s.to(v1alpha1.PhaseUnparking, "waking: "+p.Message)
+	case s.canPark() && !s.parkedAsAsked() && s.o.Progress != ProgressDeleting:
+		s.to(v1alpha1.PhaseParking, "the cluster runs although parked; parking it again")
+	default:
+		s.rest("parked", time.Time{})
+	}
+}
+
+func (s *step) unparking() {
+	o := s.o
+	switch {
+	case !o.Exists:
+		s.to(v1alpha1.PhaseProvisioning, "the cluster does not exist: provisioning it afresh")
+	case o.Progress == ProgressFailed:
+		s.fail(condParked, ReasonWakeFailed, "provider "+s.provider()+" reports the wake failed: "+o.Message)
+	case o.Progress == ProgressRunning && o.Nodes > 0 && o.FnAnswering:
+		s.to(v1alpha1.PhaseReady, "awake; Fn answers at "+s.st.FnEndpoint)
+	case s.timedOut(s.opts.Timeouts.Resume):
+		s.fail(condParked, ReasonWakeTimedOut, "not Ready "+s.age()+" after the wake began (limit "+short(s.opts.Timeouts.Resume)+"): "+s.fnState()+s.providerSays())
+	case o.Progress == ProgressRunning && o.KubeconfigReady && !o.Release.Deployed && !o.Release.Pending:
+		s.to(v1alpha1.PhaseInstalling, "awake, but the Fn release is gone; installing it again")
+	case o.Progress == ProgressStopped || o.Nodes == 0:
+		n := s.restoreNodes()
+		s.act(Action{Kind: ActUnpark, Nodes: n}, "waking with "+itoa(n)+" nodes")
+	default:
+		s.wait("waiting for Fn: " + s.fnState())
+	}
+}
+
+func (s *step) deleting() {
+	switch {
+	case s.static():
+		s.gone = true
+		s.msg = "static cluster forgotten; the cluster itself is not fnfleet's to delete"
+	case !s.o.Exists:
+		s.gone = true
+		s.msg = "deleted"
+	case s.timedOut(s.opts.Timeouts.Delete):
+		s.fail(condProvisioned, ReasonDeleteTimedOut, "not deleted "+s.age()+" after the delete began (limit "+short(s.opts.Timeouts.Delete)+")"+s.providerSays())
+	default:
+		s.act(Action{Kind: ActDelete}, "deleting the cluster")
+	}
+}
+
+// retry leaves Failed once the backoff has passed, for the phase the
+// observation calls for. Failures is kept, so the next failure waits twice
+// as long; it is cleared in Ready and Parked.
+func (s *step) retry() {
+	due := s.st.PhaseSince.Add(s.opts.Backoff(max(s.st.Failures, 1)))
+	if s.now.Before(due) {
+		s.next = due
+		s.msg = "failed; retry at " + due.UTC().Format(time.RFC3339)
+		return
+	}
+	o, run := s.o, s.in.Parking.Run
+	switch {
+	case !o.Exists && !run:
+		s.to(v1alpha1.PhaseParked, "retrying: nothing needs the cluster; parked, not created")
+	case !o.Exists, o.Progress == ProgressCreating, o.Progress == ProgressDeleting, o.Progress == ProgressFailed:
+		s.to(v1alpha1.PhaseProvisioning, "retrying the provisioning")
+	case o.Progress == ProgressStopped && run:
+		s.to(v1alpha1.PhaseUnparking, "retrying the wake")
+	case o.Progress == ProgressStopped:
+		s.to(v1alpha1.PhaseParked, "retrying: the cluster is stopped and nothing needs it")
+	case !run && s.canPark():
+		s.to(v1alpha1.PhaseParking, "retrying the park")
+	case o.Release.Deployed && o.FnAnswering:
+		s.to(v1alpha1.PhaseReady, "retrying: the cluster runs and Fn answers")
+	default:
+		s.to(v1alpha1.PhaseInstalling, "retrying the Fn install")
+	}
+}
+
+// --- transitions ---
+
+// to changes the phase and asks for no action: the new phase is persisted
+// before anything it owns is done.
+func (s *step) to(phase v1alpha1.ClusterPhase, msg string) {
+	s.st.Phase, s.st.PhaseSince = phase, s.now
+	if phase == v1alpha1.PhaseReady || phase == v1alpha1.PhaseParked {
+		s.st.Failures = 0
+	}
+	s.next, s.msg = s.now, string(phase)+": "+msg
+}
+
+func (s *step) fail(c cond, reason, msg string) {
+	s.st.Failures++
+	retry := s.now.Add(s.opts.Backoff(s.st.Failures))
+	s.conds.set(c, metav1.ConditionFalse, reason, msg+"; retry "+itoa(s.st.Failures)+" at "+retry.UTC().Format(time.RFC3339)+", or delete the MemberCluster")
+	s.failedCond = c
+	s.st.Phase, s.st.PhaseSince = v1alpha1.PhaseFailed, s.now
+	s.next, s.msg = retry, "Failed: "+msg
+}
+
+func (s *step) lost() {
+	if s.o.Progress == ProgressFailed {
+		s.fail(condProvisioned, ReasonProviderFailed, "provider "+s.provider()+" reports the cluster failed: "+s.o.Message)
+		return
+	}
+	s.fail(condProvisioned, ReasonClusterLost, "provider "+s.provider()+" no longer reports the cluster")
+}
+
+func (s *step) act(a Action, msg string) {
+	s.action, s.next, s.msg = a, s.now.Add(s.opts.Poll), msg
+}
+
+func (s *step) wait(msg string) {
+	s.next, s.msg = s.now.Add(s.opts.Poll), msg
+}
+
+// rest is a phase at rest: look again when the parking answer or the
+// autoscale cooldown can change, at the latest after Resync.
+func (s *step) rest(msg string, autoscaleNext time.Time) {
+	next := s.now.Add(s.opts.Resync)
+	for _, t := range [...]time.Time{s.in.Parking.NextChange, autoscaleNext} {
+		if !t.IsZero() && t.Before(next) {
+			next = t
+		}
+	}
+	if !next.After(s.now) {
+		next = s.now.Add(time.Second)
+	}
+	s.next, s.msg = next, msg
+}
+
+// --- reading the input ---
+
+func (s *step) provider() string { return s.mc.Spec.Provider.Name }
+
+func (s *step) static() bool { return s.provider() == "static" }
+
+func (s *step) mode() v1alpha1.ParkingMode {
+	if p := s.mc.Spec.Parking; p != nil && p.Mode != "" {
+		return p.Mode
+	}
+	return v1alpha1.ParkingStop
+}
+
+// canPark is whether the provider can park with the cluster's mode: local
+// stops or deletes, capi scales to zero or deletes, static never parks.
+func (s *step) canPark() bool {
+	switch s.mode() {
+	case v1alpha1.ParkingStop:
+		return s.provider() == "local"
+	case v1alpha1.ParkingScaleToZero:
+		return s.provider() == "capi"
+	case v1alpha1.ParkingDelete:
+		return s.provider() == "local" || s.provider() == "capi"
+	}
+	return false
+}
+
+// parkedAsAsked is whether the observation shows the cluster parked with
+// its mode. A cluster that does not exist runs nothing, so it is parked
+// whatever the mode.
+func (s *step) parkedAsAsked() bool {
+	o := s.o
+	switch {
+	case !o.Exists:
+		return true
+	case s.mode() == v1alpha1.ParkingDelete:
+		return false
+	case o.Progress == ProgressStopped:
+		return true
+	}
+	return s.mode() == v1alpha1.ParkingScaleToZero && o.Progress == ProgressRunning && o.Nodes == 0
+}
+
+// restoreNodes is the worker count a wake restores: the last one asked
+// for, within the autoscale bounds, and at least one.
+func (s *step) restoreNodes() int32 {
+	n := max(s.st.DesiredNodes, 1)
+	if a := s.mc.Spec.NodeAutoscale; a != nil {
+		n = min(max(n, a.MinNodes), a.MaxNodes)
+	}
+	return n
+}
+
+func (s *step) autoscale() autoscale.Decision {
+	return autoscale.Decide(autoscale.Input{
+		Policy:    s.mc.Spec.NodeAutoscale,
+		Nodes:     s.o.Nodes,
+		Usage:     autoscale.UsageOf(&s.mc.Status),
+		LastScale: s.st.LastScaleTime,
+		Now:       s.now,
+		Cooldown:  s.opts.AutoscaleCooldown,
+	})
+}
+
+func (s *step) timedOut(limit time.Duration) bool { return s.now.Sub(s.st.PhaseSince) > limit }
+
+func (s *step) age() string { return short(s.now.Sub(s.st.PhaseSince)) }
+
+func (s *step) providerSays() string {
+	if s.o.Message == "" {
+		return ""
+	}
+	return "; provider " + s.provider() + " says: " + s.o.Message
+}
+
+func (s *step) fnState() string {
+	r := s.o.Release
+	switch {
+	case r.Pending:
+		return "release " + r.Name + " is being installed"
+	case !r.Deployed:
+		return "charts/fn is not installed"
+	case s.st.FnEndpoint == "":
+		return "release " + r.Name + " revision " + strconv.Itoa(r.Revision) + " installed, no Fn endpoint published yet"
+	case !s.o.FnAnswering:
+		return "release " + r.Name + " revision " + strconv.Itoa(r.Revision) + " installed, Fn at " + s.st.FnEndpoint + " does not answer"
+	}
+	return "release " + r.Name + " revision " + strconv.Itoa(r.Revision) + ", Fn answers at " + s.st.FnEndpoint
+}
+
+// --- the outcome ---
+
+func (s *step) decision() Decision {
+	if s.st.Phase != v1alpha1.PhaseFailed || s.failedCond != numConds {
+		s.observeConditions()
+	}
+	d := Decision{Action: s.action, Next: s.next, Gone: s.gone, Message: s.msg}
+	d.Status = s.st
+	d.Status.Conditions = s.conds.list()
+	return d
+}
+
+// observeConditions sets the conditions from the phase and the
+// observation. In Failed they keep what they said when the cluster failed;
+// entering Failed, the failing condition (set by fail) is kept.
+func (s *step) observeConditions() {
+	o, p, phase := s.o, &s.in.Parking, s.st.Phase
+	keep := func(c cond) bool { return c == s.failedCond }
+
+	if !keep(condProvisioned) {
+		switch {
+		case o.Exists && (o.Progress == ProgressRunning || o.Progress == ProgressStopped):
+			s.conds.set(condProvisioned, metav1.ConditionTrue, ReasonProvisioned, "provider "+s.provider()+" reports the cluster "+lower(o.Progress))
+		case phase == v1alpha1.PhaseDeleting || o.Progress == ProgressDeleting:
+			s.conds.set(condProvisioned, metav1.ConditionFalse, ReasonDeleting, "being deleted"+s.providerSays())
+		case phase == v1alpha1.PhaseParked && s.mode() == v1alpha1.ParkingDelete:
+			s.conds.set(condProvisioned, metav1.ConditionFalse, ReasonDeletedWhenParked, "parked with mode Delete: the cluster is deleted and is provisioned afresh on wake")
+		case o.Exists:
+			s.conds.set(condProvisioned, metav1.ConditionFalse, ReasonCreating, "being created"+s.providerSays())
+		default:
+			s.conds.set(condProvisioned, metav1.ConditionFalse, ReasonNotCreated, "provider "+s.provider()+" has no such cluster")
+		}
+	}
+
+	// Fn is observed only on a running cluster; a parked one keeps what it
+	// last said.
+	if o.Progress == ProgressRunning && o.KubeconfigReady && !keep(condFnInstalled) {
+		r := o.Release
+		switch {
+		case r.Deployed && o.FnAnswering:
+			s.conds.set(condFnInstalled, metav1.ConditionTrue, ReasonInstalled, s.fnState())
+		case r.Deployed:
+			s.conds.set(condFnInstalled, metav1.ConditionFalse, ReasonEndpointNotAnswering, s.fnState())
+		case r.Pending:
+			s.conds.set(condFnInstalled, metav1.ConditionFalse, ReasonInstalling, s.fnState())
+		default:
+			s.conds.set(condFnInstalled, metav1.ConditionFalse, ReasonNotInstalled, s.fnState())
+		}
+	}
+
+	if !keep(condParked) {
+		switch {
+		case phase == v1alpha1.PhaseParked:
+			s.conds.set(condParked, metav1.ConditionTrue, string(p.Reason), p.Message)
+		case phase == v1alpha1.PhaseParking:
+			s.conds.set(condParked, metav1.ConditionFalse, ReasonParking, "parking with mode "+string(s.mode())+": "+p.Message)
+		case phase == v1alpha1.PhaseUnparking:
+			s.conds.set(condParked, metav1.ConditionFalse, ReasonWaking, "waking: "+p.Message)
+		case !p.Run && !s.canPark():
+			s.conds.set(condParked, metav1.ConditionFalse, ReasonCannotPark, "should park ("+p.Message+"), but provider "+s.provider()+" cannot park with mode "+string(s.mode())+"; set spec.parking.mode to one it can, or Never")
+		case p.Reason != "":
+			s.conds.set(condParked, metav1.ConditionFalse, string(p.Reason), p.Message)
+		}
+	}
+
+	switch {
+	case phase == v1alpha1.PhaseParked || phase == v1alpha1.PhaseParking:
+		s.conds.set(condSchedulable, metav1.ConditionFalse, ReasonParkedCluster, "parked: "+p.Message)
+	case !p.Schedulable:
+		s.conds.set(condSchedulable, metav1.ConditionFalse, string(p.Reason), p.Message)
+	case p.Reason != "":
+		s.conds.set(condSchedulable, metav1.ConditionTrue, ReasonAcceptsApps, p.Message)
+	}
+}
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+func lower(p Progress) string {
+	switch p {
+	case ProgressRunning:
+		return "running"
+	case ProgressStopped:
+		return "stopped"
+	}
+	return string(p)
+}
+
+// short prints a duration in whole seconds ("30m0s" as "30m").
+func short(d time.Duration) string {
+	str := d.Round(time.Second).String()
+	for _, z := range [...]string{"m0s", "h0m"} {
+		if len(str) > len(z) && str[len(str)-len(z):] == z {
+			str = str[:len(str)-len(z)+1]
+		}
+	}
+	return str
+}

@@ -1,0 +1,134 @@
+package lifecycle
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+)
+
+// Status holds the MemberCluster status fields lifecycle owns (its field
+// manager applies exactly these). The kubeconfig Secret reference is the
+// shell's, which writes the Secret.
+type Status struct {
+	Phase         v1alpha1.ClusterPhase
+	PhaseSince    time.Time
+	Failures      int32
+	DesiredNodes  int32
+	LastScaleTime time.Time
+	FnEndpoint    string
+	// Conditions are lifecycle's conditions (Provisioned, FnInstalled,
+	// Parked, Schedulable, NodesScaled), each with the transition time
+	// kept while its status stays.
+	Conditions []metav1.Condition
+}
+
+// cond indexes the condition types lifecycle writes, in the order
+// Status.Conditions lists them.
+type cond int
+
+const (
+	condProvisioned cond = iota
+	condFnInstalled
+	condParked
+	condSchedulable
+	condNodesScaled
+	numConds
+)
+
+func (c cond) String() string {
+	switch c {
+	case condProvisioned:
+		return v1alpha1.ClusterProvisioned
+	case condFnInstalled:
+		return v1alpha1.ClusterFnInstalled
+	case condParked:
+		return v1alpha1.ClusterParked
+	case condSchedulable:
+		return v1alpha1.ClusterSchedulable
+	case condNodesScaled:
+		return v1alpha1.ClusterNodesScaled
+	}
+	return ""
+}
+
+// condOf returns the index of a lifecycle condition type, numConds for
+// another's.
+func condOf(typ string) cond {
+	for c := range numConds {
+		if c.String() == typ {
+			return c
+		}
+	}
+	return numConds
+}
+
+// ApplyTo writes s into st, replacing lifecycle's conditions and keeping
+// the others (Healthy is reconcile's).
+func (s Status) ApplyTo(st *v1alpha1.MemberClusterStatus) {
+	st.Phase = s.Phase
+	st.PhaseSince = timePtr(s.PhaseSince)
+	st.Failures = s.Failures
+	st.DesiredNodes = s.DesiredNodes
+	st.LastScaleTime = timePtr(s.LastScaleTime)
+	st.FnEndpoint = s.FnEndpoint
+	kept := st.Conditions[:0:0]
+	for _, c := range st.Conditions {
+		if condOf(c.Type) == numConds {
+			kept = append(kept, c)
+		}
+	}
+	st.Conditions = append(kept, s.Conditions...)
+}
+
+func timePtr(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
+	}
+	mt := metav1.NewTime(t)
+	return &mt
+}
+
+// conditions is the working set of lifecycle's conditions during a step.
+type conditions struct {
+	c          [numConds]metav1.Condition
+	now        metav1.Time
+	generation int64
+}
+
+func newConditions(prev []metav1.Condition, now time.Time, generation int64) conditions {
+	cs := conditions{now: metav1.NewTime(now), generation: generation}
+	for _, p := range prev {
+		if i := condOf(p.Type); i < numConds {
+			cs.c[i] = p
+		}
+	}
+	return cs
+}
+
+// set sets one condition; its transition time moves only when its status
+// changes.
+func (cs *conditions) set(i cond, status metav1.ConditionStatus, reason, message string) {
+	c := &cs.c[i]
+	if c.Type == "" || c.Status != status {
+		c.LastTransitionTime = cs.now
+	}
+	c.Type, c.Status, c.Reason, c.Message, c.ObservedGeneration = i.String(), status, reason, message, cs.generation
+}
+
+func (cs *conditions) list() []metav1.Condition {
+	n := 0
+	for i := range cs.c {
+		if cs.c[i].Type != "" {
+			n++
+		}
+	}
+	out := make([]metav1.Condition, 0, n)
+	for i := range cs.c {
+		if cs.c[i].Type != "" {
+			out = append(out, cs.c[i])
+		}
+	}
+	return out
+}

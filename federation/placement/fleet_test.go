@@ -84,8 +84,8 @@ func divided(a *v1alpha1.FleetApp) *v1alpha1.FleetApp {
 	return a
 }
 
-// benchFleet is the standard benchmark fleet of shared/placement-benchmark.md:
-// n Ready clusters over 10 regions (one zone each) and 3 providers, 6
+// benchFleet is the standard placement benchmark fleet, the one other
+// schedulers are measured on: n Ready clusters over 10 regions (one zone each) and 3 providers, 6
 // labels each (env matches half), usage varying from idle to nearly full.
 // The quantities are parsed, as they are in objects a client decoded.
 func benchFleet(n int, seed uint64) []v1alpha1.MemberCluster {

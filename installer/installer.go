@@ -22,7 +22,11 @@ import (
 	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/fnfleet/fnfleet/charts"
 )
@@ -103,14 +107,20 @@ type Result struct {
 	// Revision is the release's revision after the call (0 when none is left).
 	Revision int
 	// Notes is the chart's NOTES.txt rendered for this release.
-	Notes   string
-	Elapsed time.Duration
+	Notes string
+	// Recovered says what Apply undid before its own work: a release left
+	// pending by an interrupted install, upgrade or rollback (empty: none).
+	Recovered string
+	Elapsed   time.Duration
 }
 
 // Installer runs Helm actions. It holds no per-cluster state: one Installer
 // may serve many clusters at once.
 type Installer struct {
 	log *slog.Logger
+	// leaseDuration is how long the release's lease outlives its last
+	// renewal (defaultLeaseDuration; tests shorten it).
+	leaseDuration time.Duration
 }
 
 // New returns an Installer reporting progress to log (nil: slog.Default()).
@@ -118,13 +128,18 @@ func New(log *slog.Logger) *Installer {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Installer{log: log}
+	return &Installer{log: log, leaseDuration: defaultLeaseDuration}
 }
 
 // Apply installs rel on the target cluster, upgrades it when it exists with a
 // different chart or values, and does nothing when it already matches. It
 // returns once the release's workloads are ready, or with an error after the
 // failed attempt has been undone.
+//
+// Apply holds a Lease on the release while it runs (see lease.go): a second
+// Apply of the same release meanwhile fails with ErrInProgress. A release
+// left pending by a process that died mid-operation is recovered first (see
+// recoverPending), and Result.Recovered says how.
 func (in *Installer) Apply(ctx context.Context, target Target, rel Release) (Result, error) {
 	start := time.Now()
 	rel = rel.withDefaults()
@@ -136,7 +151,26 @@ func (in *Installer) Apply(ctx context.Context, target Target, rel Release) (Res
 	if err != nil {
 		return Result{}, err
 	}
-	cfg, err := in.configure(ctx, target, rel.Namespace, log)
+	rc, err := target.restConfig()
+	if err != nil {
+		return Result{}, err
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return Result{}, fmt.Errorf("client for %s/%s: %w", rel.Namespace, rel.Name, err)
+	}
+	if err := ensureNamespace(ctx, cs, rel); err != nil {
+		return Result{}, err
+	}
+	// A lost lease ends this call's Helm waits (see lease.go).
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	held, prev, err := acquireLease(ctx, cs, rel.Namespace, rel.Name, in.leaseDuration, log, cancel)
+	if err != nil {
+		return Result{}, fmt.Errorf("apply %s/%s: %w", rel.Namespace, rel.Name, err)
+	}
+	defer held.release(ctx)
+	cfg, err := in.configure(ctx, rc, rel.Namespace, log)
 	if err != nil {
 		return Result{}, err
 	}
@@ -144,29 +178,85 @@ func (in *Installer) Apply(ctx context.Context, target Target, rel Release) (Res
 		return Result{}, err
 	}
 
+	res, err := in.apply(ctx, cfg, held, prev, ch, rel, log, start)
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%w)", err, cause)
+		}
+		return Result{}, err
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// apply is Apply holding the release's lease: install, recover, compare,
+// upgrade.
+func (in *Installer) apply(ctx context.Context, cfg *action.Configuration, held *lease, prev *orphan, ch *chart.Chart, rel Release, log *slog.Logger, start time.Time) (Result, error) {
 	last, err := cfg.Releases.Last(rel.Name)
-	switch {
-	case errors.Is(err, driver.ErrReleaseNotFound):
-		return in.install(ctx, cfg, ch, rel, log, start)
-	case err != nil:
+	if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
 		return Result{}, fmt.Errorf("read release %s/%s: %w", rel.Namespace, rel.Name, err)
 	}
-	if last.Info.Status.IsPending() {
-		return Result{}, fmt.Errorf("release %s/%s is %s: another install or upgrade is running, or one was interrupted; wait for it, or uninstall the release and apply again",
-			rel.Namespace, rel.Name, last.Info.Status)
-	}
-	if last.Info.Status == release.StatusDeployed {
-		same, err := in.unchanged(ctx, cfg, ch, rel, last)
-		if err != nil {
+	var recovered string
+	if err == nil && last.Info.Status.IsPending() {
+		if recovered, err = in.recoverPending(ctx, cfg, held, rel, last, prev, log); err != nil {
 			return Result{}, err
+		}
+		last, err = cfg.Releases.Last(rel.Name)
+		if err != nil && !errors.Is(err, driver.ErrReleaseNotFound) {
+			return Result{}, fmt.Errorf("read release %s/%s after recovery: %w", rel.Namespace, rel.Name, err)
+		}
+	}
+	var res Result
+	switch {
+	case errors.Is(err, driver.ErrReleaseNotFound):
+		if err := held.writing(ctx, 1); err != nil {
+			return Result{}, err
+		}
+		res, err = in.install(ctx, cfg, ch, rel, log, start)
+	case last.Info.Status == release.StatusDeployed:
+		same, cerr := in.unchanged(ctx, cfg, ch, rel, last)
+		if cerr != nil {
+			return Result{}, cerr
 		}
 		if same {
 			log.Info("release is up to date", "revision", last.Version)
-			return Result{Outcome: Unchanged, Release: rel.Name, Namespace: rel.Namespace,
-				Revision: last.Version, Notes: notes(last), Elapsed: time.Since(start)}, nil
+			res = Result{Outcome: Unchanged, Release: rel.Name, Namespace: rel.Namespace,
+				Revision: last.Version, Notes: notes(last)}
+			break
 		}
+		fallthrough
+	default:
+		if err := held.writing(ctx, last.Version+1); err != nil {
+			return Result{}, err
+		}
+		res, err = in.upgrade(ctx, cfg, ch, rel, last, log, start)
 	}
-	return in.upgrade(ctx, cfg, ch, rel, last, log, start)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Recovered = recovered
+	return res, nil
+}
+
+// ensureNamespace creates the release namespace when it is missing, so that
+// the lease can live there. Values are checked first (by rendering, as
+// Render does), so that refused values leave no namespace behind.
+func ensureNamespace(ctx context.Context, cs kubernetes.Interface, rel Release) error {
+	_, err := cs.CoreV1().Namespaces().Get(ctx, rel.Namespace, metav1.GetOptions{})
+	switch {
+	case err == nil, apierrors.IsForbidden(err):
+		return nil // Forbidden: Helm tries to create it, as it always did
+	case !apierrors.IsNotFound(err):
+		return fmt.Errorf("read namespace %s: %w", rel.Namespace, err)
+	}
+	if _, _, err := Render(ctx, rel); err != nil {
+		return err
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: rel.Namespace, Labels: map[string]string{"name": rel.Namespace}}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", rel.Namespace, err)
+	}
+	return nil
 }
 
 func (in *Installer) install(ctx context.Context, cfg *action.Configuration, ch *chart.Chart, rel Release, log *slog.Logger, start time.Time) (Result, error) {
@@ -299,7 +389,11 @@ func (in *Installer) Uninstall(ctx context.Context, target Target, rel Release) 
 		return Result{}, err
 	}
 	log := in.log.With("release", rel.Name, "namespace", rel.Namespace)
-	cfg, err := in.configure(ctx, target, rel.Namespace, log)
+	rc, err := target.restConfig()
+	if err != nil {
+		return Result{}, err
+	}
+	cfg, err := in.configure(ctx, rc, rel.Namespace, log)
 	if err != nil {
 		return Result{}, err
 	}
@@ -341,11 +435,7 @@ func (in *Installer) Uninstall(ctx context.Context, target Target, rel Release) 
 // configure builds a Helm action configuration for one call: clients for the
 // target (whose waits end with ctx), the Secret storage driver in the
 // release namespace, Helm's log routed to slog.
-func (in *Installer) configure(ctx context.Context, target Target, namespace string, log *slog.Logger) (*action.Configuration, error) {
-	rc, err := target.restConfig()
-	if err != nil {
-		return nil, err
-	}
+func (in *Installer) configure(ctx context.Context, rc *rest.Config, namespace string, log *slog.Logger) (*action.Configuration, error) {
 	getter := newRESTGetter(rc, namespace)
 	cfg := new(action.Configuration)
 	if err := cfg.Init(getter, namespace, "secret", helmLog(log)); err != nil {

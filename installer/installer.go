@@ -434,7 +434,8 @@ func (in *Installer) Uninstall(ctx context.Context, target Target, rel Release) 
 
 // configure builds a Helm action configuration for one call: clients for the
 // target (whose waits end with ctx), the Secret storage driver in the
-// release namespace, Helm's log routed to slog.
+// release namespace, Helm's log routed to slog; every write of the objects
+// and of the release records fenced by the call's lease (fence.go).
 func (in *Installer) configure(ctx context.Context, rc *rest.Config, namespace string, log *slog.Logger) (*action.Configuration, error) {
 	getter := newRESTGetter(rc, namespace)
 	cfg := new(action.Configuration)
@@ -447,6 +448,7 @@ func (in *Installer) configure(ctx context.Context, rc *rest.Config, namespace s
 	}
 	kc.Namespace = namespace
 	cfg.KubeClient = &waitingClient{Client: kc, ctx: ctx, log: log}
+	cfg.Releases.Driver = fencedDriver{Driver: cfg.Releases.Driver, ctx: ctx}
 	return cfg, nil
 }
 

@@ -58,8 +58,9 @@ type lease struct {
 	log      *slog.Logger
 	lost     context.CancelCauseFunc
 
-	mu  sync.Mutex
-	obj *coordinationv1.Lease
+	mu    sync.Mutex
+	obj   *coordinationv1.Lease
+	taken bool // by another process: nothing of ours to delete
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -79,8 +80,9 @@ func holderIdentity() string {
 // whose holder stopped renewing it, reporting that holder as an orphan. A
 // lease held and renewed by another holder is ErrInProgress. While held, the
 // lease is renewed in the background; when it is lost (another process took
-// it over after a stall longer than its duration), lost is called, which
-// ends the caller's Helm waits.
+// it over after a stall longer than its duration), lost is called with
+// errLeaseLost, which ends the caller's Helm waits and fences its writes
+// (fence.go).
 func acquireLease(ctx context.Context, cs kubernetes.Interface, namespace, release string, duration time.Duration, log *slog.Logger, lost context.CancelCauseFunc) (*lease, *orphan, error) {
 	client := cs.CoordinationV1().Leases(namespace)
 	name := leasePrefix + release
@@ -177,7 +179,10 @@ func (l *lease) start(ctx context.Context) {
 				lastRenew = time.Now()
 			case apierrors.IsConflict(err) || apierrors.IsNotFound(err) || time.Since(lastRenew) > l.duration:
 				l.log.Error("lost the installer lease; stopping", "error", err)
-				l.lost(fmt.Errorf("lost the installer lease: %w", err))
+				l.mu.Lock()
+				l.taken = true
+				l.mu.Unlock()
+				l.lost(fmt.Errorf("%w: %w", errLeaseLost, err))
 				return
 			default:
 				l.log.Warn("renew the installer lease", "error", err)
@@ -229,6 +234,9 @@ func (l *lease) release(ctx context.Context) {
 	<-l.done
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.taken {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseCallTimeout)
 	defer cancel()
 	rv := l.obj.ResourceVersion

@@ -29,9 +29,9 @@ func staleAfter(timeout time.Duration) time.Duration {
 //
 // The race, honestly: a holder whose renewals stop without dying (stopped,
 // partitioned from the apiserver, or a clock more than a lease duration
-// off) is taken for dead; if it resumes, it finds its lease lost and stops
-// at its next readiness check, but a Helm write already in flight can still
-// land after the recovery began. A pending record judged by age is wrong
+// off) is taken for dead; if it resumes, its next renewal finds the lease
+// taken, which ends its waits and fences its writes (fence.go), but a Helm
+// write already in flight can still land after the recovery began. A pending record judged by age is wrong
 // only for an operation of the helm CLI running longer than staleAfter.
 func stalePending(last *release.Release, prev *orphan, now time.Time, bound time.Duration) (bool, string) {
 	if prev != nil && prev.revision == last.Version {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	helmtime "helm.sh/helm/v3/pkg/time"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,8 +55,10 @@ func runChild(job string) error {
 	}
 	in := New(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	in.leaseDuration = childLease
-	_, err := in.Apply(context.Background(), Target{KubeconfigPath: j.Kubeconfig}, j.Release)
-	return fmt.Errorf("child: Apply returned before the kill: %v", err)
+	if _, err := in.Apply(context.Background(), Target{KubeconfigPath: j.Kubeconfig}, j.Release); err != nil {
+		return fmt.Errorf("child: Apply failed before the kill: %w", err)
+	}
+	return errors.New("child: Apply finished before the kill")
 }
 
 // killMidApply runs Apply of rel in a child process and kills it with SIGKILL
@@ -279,5 +282,36 @@ func waitUntil(ctx context.Context, t *testing.T, what string, cond func(context
 	})
 	if err != nil {
 		t.Fatalf("waiting for %s: %v (last: %v)", what, err, last)
+	}
+}
+
+// TestFenceRefusesWritesOnlyAfterTheLeaseIsLost: a call cancelled by its
+// caller may still undo its own failed action; one whose lease another
+// process took over writes nothing more.
+func TestFenceRefusesWritesOnlyAfterTheLeaseIsLost(t *testing.T) {
+	rel := func(v int) *release.Release {
+		return &release.Release{Name: "fn", Version: v, Info: &release.Info{Status: release.StatusPendingInstall}}
+	}
+	cancelled, cancel := context.WithCancelCause(context.Background())
+	cancel(context.Canceled)
+	d := fencedDriver{Driver: driver.NewMemory(), ctx: cancelled}
+	if err := d.Create("sh.helm.release.v1.fn.v1", rel(1)); err != nil {
+		t.Fatalf("write of a call cancelled by its caller: %v", err)
+	}
+
+	lost, lose := context.WithCancelCause(context.Background())
+	lose(fmt.Errorf("%w: conflict", errLeaseLost))
+	d.ctx = lost
+	for name, err := range map[string]error{
+		"create": d.Create("sh.helm.release.v1.fn.v2", rel(2)),
+		"update": d.Update("sh.helm.release.v1.fn.v1", rel(1)),
+		"delete": func() error { _, err := d.Delete("sh.helm.release.v1.fn.v1"); return err }(),
+	} {
+		if !errors.Is(err, errLeaseLost) {
+			t.Errorf("%s after the lease was lost: %v, want refused", name, err)
+		}
+	}
+	if _, err := d.Get("sh.helm.release.v1.fn.v1"); err != nil {
+		t.Errorf("the record written before the loss is gone: %v", err)
 	}
 }

@@ -130,6 +130,9 @@ func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	if res.Recovered != "" {
+		fmt.Fprintf(stdout, "recovered first: %s\n", res.Recovered)
+	}
 	fmt.Fprintf(stdout, "%s: release %s in namespace %s, revision %d (%s)\n",
 		res.Outcome, res.Release, res.Namespace, res.Revision, res.Elapsed.Round(time.Millisecond))
 	if res.Notes != "" {

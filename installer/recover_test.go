@@ -235,6 +235,53 @@ func TestApplyRecoversAReleaseLeftPendingByAKill(t *testing.T) {
 			t.Errorf("deployment: nodeSelector %v, available %v", d.Spec.Template.Spec.NodeSelector, available(d))
 		}
 	})
+
+	t.Run("a writer whose lease was taken over writes nothing more", func(t *testing.T) {
+		// The other side of the race: a process that stalled past its lease
+		// (played here by taking the lease over while it waits) must not,
+		// when its wait fails, undo the release the taker now owns.
+		stalled := New(testbed.Logger(t))
+		stalled.leaseDuration = childLease
+		rel := Release{Name: "stall", Namespace: "stall", Values: good(map[string]any{"server": stuck}), Timeout: 2 * time.Minute}
+		errc := make(chan error, 1)
+		go func() {
+			_, err := stalled.Apply(ctx, Target{RESTConfig: c.RESTConfig}, rel)
+			errc <- err
+		}()
+		waitUntil(ctx, t, "revision 1 pending-install", func(ctx context.Context) error {
+			if got := revisionStatus(ctx, t, cs, "stall", "stall", 1); got != release.StatusPendingInstall {
+				return fmt.Errorf("status %q", got)
+			}
+			return nil
+		})
+		leases := cs.CoordinationV1().Leases("stall")
+		l, err := leases.Get(ctx, leasePrefix+"stall", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		thief := "thief"
+		l.Spec.HolderIdentity = &thief
+		if _, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-errc:
+			if !errors.Is(err, errLeaseLost) {
+				t.Fatalf("Apply of the stalled writer: %v, want the lease lost", err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("the stalled writer went on after losing its lease")
+		}
+		if got := revisionStatus(ctx, t, cs, "stall", "stall", 1); got != release.StatusPendingInstall {
+			t.Errorf("revision 1 is %q after the loss, want pending-install untouched (no atomic undo)", got)
+		}
+		if _, err := cs.AppsV1().Deployments("stall").Get(ctx, "stall-fn", metav1.GetOptions{}); err != nil {
+			t.Errorf("the stalled writer's undo removed the Deployment: %v", err)
+		}
+		if l, err := leases.Get(ctx, leasePrefix+"stall", metav1.GetOptions{}); err != nil || *l.Spec.HolderIdentity != thief {
+			t.Errorf("the taker's lease after the loss: %v, %v", l, err)
+		}
+	})
 }
 
 func TestStalePending(t *testing.T) {

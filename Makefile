@@ -123,6 +123,18 @@ check-generated:
 	if ! diff -r -q "$$tmp/crds" $(CRD_DIR) || ! diff -r -q "$$tmp/federation/api" federation/api; then \
 		echo "generated files are out of date with federation/api: run 'make generate' and commit the result"; exit 1; fi
 
+# The Cluster API module ships its Go types but no CRD YAML; the capi
+# provider's tests install the Cluster CRD generated from those types, at the
+# version go.mod pins. Only the Cluster CRD is kept: it is all the provider
+# touches (the other kinds belong to CAPI's own controllers).
+CAPI_CRD_DIR := federation/providers/capi/testdata/crds
+
+.PHONY: capi-crds
+capi-crds: ## regenerate the Cluster API CRD the capi provider's tests use (commit the result)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(CONTROLLER_GEN) crd paths=sigs.k8s.io/cluster-api/api/core/v1beta2 output:crd:dir="$$tmp"; \
+	mkdir -p $(CAPI_CRD_DIR); cp "$$tmp/cluster.x-k8s.io_clusters.yaml" $(CAPI_CRD_DIR)/
+
 .PHONY: clean
 clean: ## remove built binaries and local fleet state
 	rm -rf $(BIN) .fnfleet

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 )
 
@@ -70,6 +68,11 @@ type decider struct {
 	picked   []int32 // candidate indices chosen
 	counts   [numReasons]int32
 	d        *Decision
+
+	// What the capacity request found, for the explanation: clusters on
+	// their way that it counted, the pool that limited it.
+	coming []int32
+	pools  poolNote
 }
 
 // Decide places app on clusters. prev is the previous decision (normally
@@ -174,6 +177,12 @@ func (r *decider) consider(i int32) {
 		r.reject(i, ReasonNotReady)
 		return
 	}
+	if s.unschedulable {
+		// A window is about to open or a person parked it: its apps move
+		// where their policy allows, before lifecycle parks it.
+		r.reject(i, ReasonUnschedulable)
+		return
+	}
 	if s.unhealthy {
 		r.reject(i, ReasonUnhealthy)
 		return
@@ -232,16 +241,6 @@ func clampTier(t int32) int16 {
 	return int16(min(max(t, 0), math.MaxInt16))
 }
 
-// unhealthy reports whether the cluster's Healthy condition is False.
-func unhealthy(c *v1alpha1.MemberCluster) bool {
-	for j := range c.Status.Conditions {
-		if cd := &c.Status.Conditions[j]; cd.Type == v1alpha1.ClusterHealthy && cd.Status == metav1.ConditionFalse {
-			return true
-		}
-	}
-	return false
-}
-
 // snapshot returns a snapshot of cluster i as its object is now: the
 // Planner's when it was taken from this version of the object, else one
 // taken now.
@@ -281,19 +280,25 @@ func (r *decider) matches(c *v1alpha1.MemberCluster, s *snapshot) bool {
 // and taints. The capacity request reuses them for parked clusters. It also
 // returns the untolerated PreferNoSchedule taints, which cost score.
 func (r *decider) specFilters(c *v1alpha1.MemberCluster, inPrev bool) (Reason, int32) {
+	return r.admits(c.Spec.Region, c.Spec.Provider.Name, c.Spec.Zone, c.Spec.Taints, inPrev)
+}
+
+// admits runs the residency and taint filters on the spec of a cluster, or
+// of a pool's cluster to be.
+func (r *decider) admits(region, provider, zone string, taints []v1alpha1.Taint, inPrev bool) (Reason, int32) {
 	pl := &r.app.Spec.Placement
-	if len(pl.RequiredRegions) > 0 && !matchAny(pl.RequiredRegions, c.Spec.Region) {
+	if len(pl.RequiredRegions) > 0 && !matchAny(pl.RequiredRegions, region) {
 		return ReasonRegion, 0
 	}
-	if len(pl.RequiredProviders) > 0 && !slices.Contains(pl.RequiredProviders, c.Spec.Provider.Name) {
+	if len(pl.RequiredProviders) > 0 && !slices.Contains(pl.RequiredProviders, provider) {
 		return ReasonProvider, 0
 	}
-	if len(pl.RequiredZones) > 0 && !matchAny(pl.RequiredZones, c.Spec.Zone) {
+	if len(pl.RequiredZones) > 0 && !matchAny(pl.RequiredZones, zone) {
 		return ReasonZone, 0
 	}
 	var soft int32
-	for j := range c.Spec.Taints {
-		t := &c.Spec.Taints[j]
+	for j := range taints {
+		t := &taints[j]
 		if tolerated(pl.Tolerations, t) {
 			continue
 		}

@@ -93,7 +93,7 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 		if !r.matches(c, s) {
 			continue
 		}
-		if why, _ := r.specFilters(c, false); why != reasonNone {
+		if why, _ := r.admits(c.Spec.Region, c.Spec.Provider.Name, c.Spec.Zone, c.Spec.Taints, false); why != reasonNone {
 			continue
 		}
 		if p.static && r.staticWeight(c) == 0 {

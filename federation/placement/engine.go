@@ -196,7 +196,7 @@ func (r *decider) consider(i int32) {
 		r.reject(i, ReasonSelector)
 		return
 	}
-	why, taints := r.specFilters(c, inPrev)
+	why, taints := r.admits(c.Spec.Region, c.Spec.Provider.Name, c.Spec.Zone, c.Spec.Taints, inPrev)
 	if why != reasonNone {
 		r.reject(i, why)
 		return
@@ -276,15 +276,10 @@ func (r *decider) matches(c *v1alpha1.MemberCluster, s *snapshot) bool {
 	return m
 }
 
-// specFilters are the filters that depend on the cluster's spec: residency
-// and taints. The capacity request reuses them for parked clusters. It also
-// returns the untolerated PreferNoSchedule taints, which cost score.
-func (r *decider) specFilters(c *v1alpha1.MemberCluster, inPrev bool) (Reason, int32) {
-	return r.admits(c.Spec.Region, c.Spec.Provider.Name, c.Spec.Zone, c.Spec.Taints, inPrev)
-}
-
-// admits runs the residency and taint filters on the spec of a cluster, or
-// of a pool's cluster to be.
+// admits runs the filters that depend on a cluster's spec, residency and
+// taints, on a cluster or on a pool's cluster to be; the capacity request
+// reuses them for parked and coming clusters and for pools. It also returns
+// the untolerated PreferNoSchedule taints, which cost score.
 func (r *decider) admits(region, provider, zone string, taints []v1alpha1.Taint, inPrev bool) (Reason, int32) {
 	pl := &r.app.Spec.Placement
 	if len(pl.RequiredRegions) > 0 && !matchAny(pl.RequiredRegions, region) {

@@ -104,7 +104,12 @@ func (r *decider) explain() string {
 			b = append(b, ')')
 			if c.Pool != "" {
 				b = append(append(append(b, " from pool "...), c.Pool...), ": "...)
-				b = appendList(b, c.Create)
+				for i, n := range c.Create {
+					if i > 0 {
+						b = append(b, ", "...)
+					}
+					b = append(b, n...)
+				}
 			}
 		}
 		switch n := &r.pools; {

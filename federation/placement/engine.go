@@ -170,17 +170,16 @@ func (r *decider) consider(i int32) {
 	c, s := &r.clusters[i], r.snapshot(i)
 	switch s.phase {
 	case phaseReady:
+	case phaseUnschedulable:
+		// A window is about to open or a person parked it: its apps move
+		// where their policy allows, before lifecycle parks it.
+		r.reject(i, ReasonUnschedulable)
+		return
 	case phaseParked:
 		r.reject(i, ReasonParked)
 		return
 	default:
 		r.reject(i, ReasonNotReady)
-		return
-	}
-	if s.unschedulable {
-		// A window is about to open or a person parked it: its apps move
-		// where their policy allows, before lifecycle parks it.
-		r.reject(i, ReasonUnschedulable)
 		return
 	}
 	if s.unhealthy {

@@ -21,13 +21,12 @@ type snapshot struct {
 	// value matches no object.
 	version objectVersion
 
-	phase         clusterPhase
-	unhealthy     bool // condition Healthy is False
-	unschedulable bool // condition Schedulable is False
-	wakeTimedOut  bool // condition Parked has reason WakeTimedOut
-	hasHB         bool
-	hb            time.Time // status.lastHeartbeatTime, when hasHB
-	tier          int16
+	phase        clusterPhase
+	unhealthy    bool // condition Healthy is False
+	wakeTimedOut bool // condition Parked has reason WakeTimedOut
+	hasHB        bool
+	hb           time.Time // status.lastHeartbeatTime, when hasHB
+	tier         int16
 
 	// The cost and capacity are read the first time a decision needs them
 	// (capRead): a cluster the filters reject before never has its resource
@@ -64,6 +63,11 @@ const (
 	// phaseReady takes apps: Ready, and Scaling (Ready while its node
 	// count changes).
 	phaseReady clusterPhase = iota
+	// phaseUnschedulable is a phaseReady cluster whose condition
+	// Schedulable is False: it takes no new apps and its apps move. Kept
+	// as a phase, so the filters test it in the phase switch they run
+	// anyway.
+	phaseUnschedulable
 	// phaseParked can be woken: Parked, or Parking.
 	phaseParked
 	// phaseComing is capacity on its way: Pending, Provisioning,
@@ -107,7 +111,8 @@ func (s *snapshot) take(c *v1alpha1.MemberCluster) {
 	s.tier = clampTier(c.Spec.Tier)
 }
 
-// readConditions reads the conditions placement acts on, in one pass.
+// readConditions reads the conditions placement acts on, in one pass,
+// after the phase.
 func (s *snapshot) readConditions(c *v1alpha1.MemberCluster) {
 	for j := range c.Status.Conditions {
 		cd := &c.Status.Conditions[j]
@@ -115,7 +120,9 @@ func (s *snapshot) readConditions(c *v1alpha1.MemberCluster) {
 		case v1alpha1.ClusterHealthy:
 			s.unhealthy = cd.Status == metav1.ConditionFalse
 		case v1alpha1.ClusterSchedulable:
-			s.unschedulable = cd.Status == metav1.ConditionFalse
+			if cd.Status == metav1.ConditionFalse && s.phase == phaseReady {
+				s.phase = phaseUnschedulable
+			}
 		case v1alpha1.ClusterParked:
 			// lifecycle's reason when a wake did not finish within its
 			// resume timeout (15m): the app goes elsewhere rather than

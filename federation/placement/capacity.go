@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strings"
@@ -116,21 +117,8 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 	// Capacity on its way first, then wakes; each best tier, cheapest and
 	// then by name.
 	slices.SortFunc(avail, func(a, b offer) int {
-		switch {
-		case a.coming != b.coming:
-			if a.coming {
-				return -1
-			}
-			return 1
-		case a.tier != b.tier:
-			return int(a.tier - b.tier)
-		case a.cost != b.cost:
-			if a.cost < b.cost {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(r.clusters[a.idx].Name, r.clusters[b.idx].Name)
+		return cmp.Or(trueFirst(a.coming, b.coming),
+			byTierCostName(a.tier, b.tier, a.cost, b.cost, r.clusters[a.idx].Name, r.clusters[b.idx].Name))
 	})
 
 	usedGroups := make([]string, 0, len(r.d.Selected))
@@ -195,6 +183,23 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 		r.createFromPool(req, usedGroups, groupsLeft > 0, replicasLeft, wakeTier < 0)
 	}
 	return req
+}
+
+// byTierCostName is the order in which capacity is asked for: best (lowest)
+// tier, then cheapest, then name, so that the order is total.
+func byTierCostName(tierA, tierB int32, costA, costB int64, nameA, nameB string) int {
+	return cmp.Or(cmp.Compare(tierA, tierB), cmp.Compare(costA, costB), strings.Compare(nameA, nameB))
+}
+
+// trueFirst orders true before false.
+func trueFirst(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
 }
 
 // offers is how many replicas a cluster that runs nothing yet (parked, or

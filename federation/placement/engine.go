@@ -361,15 +361,21 @@ func (r *decider) staticWeight(c *v1alpha1.MemberCluster) int32 {
 // groupKey is the cluster's topology group: its region, zone, provider or
 // the value of a label, as spread.topologyKey says.
 func (r *decider) groupKey(c *v1alpha1.MemberCluster) string {
-	switch r.p.topology {
+	return r.p.groupKey(c.Spec.Region, c.Spec.Zone, c.Spec.Provider.Name, c.Labels)
+}
+
+// groupKey picks the topology group out of a cluster's (or a pool's)
+// region, zone, provider and labels.
+func (p *policy) groupKey(region, zone, provider string, labels map[string]string) string {
+	switch p.topology {
 	case topoZone:
-		return c.Spec.Zone
+		return zone
 	case topoProvider:
-		return c.Spec.Provider.Name
+		return provider
 	case topoLabel:
-		return c.Labels[r.p.labelKey]
+		return labels[p.labelKey]
 	}
-	return c.Spec.Region
+	return region
 }
 
 // groupOf returns the group of candidate cluster c, making it on first use,

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
@@ -84,29 +85,16 @@ func (r *decider) createFromPool(req *v1alpha1.CapacityRequest, usedGroups []str
 		if spec.CostPerHour != nil {
 			cost = spec.CostPerHour.MilliValue()
 		}
-		fits = append(fits, fitting{idx: i, fit: fit, cost: cost, newGroup: !slices.Contains(usedGroups, r.poolGroup(&pools[i]))})
+		fits = append(fits, fitting{idx: i, fit: fit, cost: cost, newGroup: !slices.Contains(usedGroups, p.groupKey(spec.Region, spec.Zone, spec.Provider.Name, spec.Labels))})
 	}
 	if len(fits) == 0 {
 		r.pools.none = true
 		return
 	}
 	slices.SortFunc(fits, func(a, b fitting) int {
-		pa, pb := &pools[a.idx].Spec, &pools[b.idx].Spec
-		switch {
-		case newGroup && a.newGroup != b.newGroup:
-			if a.newGroup {
-				return -1
-			}
-			return 1
-		case pa.Tier != pb.Tier:
-			return int(pa.Tier - pb.Tier)
-		case a.cost != b.cost:
-			if a.cost < b.cost {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(pools[a.idx].Name, pools[b.idx].Name)
+		pa, pb := &pools[a.idx], &pools[b.idx]
+		return cmp.Or(trueFirst(newGroup && a.newGroup, newGroup && b.newGroup),
+			byTierCostName(pa.Spec.Tier, pb.Spec.Tier, a.cost, b.cost, pa.Name, pb.Name))
 	})
 	want := int64(req.CreateCount)
 	for _, f := range fits {
@@ -131,19 +119,6 @@ func (r *decider) createFromPool(req *v1alpha1.CapacityRequest, usedGroups []str
 		}
 		return
 	}
-}
-
-// poolGroup is the topology group a pool's clusters will be in.
-func (r *decider) poolGroup(pool *v1alpha1.ClusterPool) string {
-	switch r.p.topology {
-	case topoZone:
-		return pool.Spec.Zone
-	case topoProvider:
-		return pool.Spec.Provider.Name
-	case topoLabel:
-		return pool.Spec.Labels[r.p.labelKey]
-	}
-	return pool.Spec.Region
 }
 
 // poolMembers counts the MemberClusters created from pool, in any phase:

@@ -21,6 +21,8 @@ import (
 type AppHub interface {
 	GetFleetApp(ctx context.Context, namespace, name string) (*v1alpha1.FleetApp, error)
 	ListMemberClusters(ctx context.Context) (*v1alpha1.MemberClusterList, error)
+	// ListClusterPools lists the pools placement may ask clusters of.
+	ListClusterPools(ctx context.Context) (*v1alpha1.ClusterPoolList, error)
 	// UpdateFleetAppStatus writes app's status, failing with a Conflict
 	// if the object changed since app was read.
 	UpdateFleetAppStatus(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error)
@@ -131,9 +133,13 @@ func (p *Placement) step(ctx context.Context, key types.NamespacedName) (app *v1
 	if err != nil {
 		return nil, nil, err
 	}
+	pools, err := p.hub.ListClusterPools(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	now := p.now()
 	want := read.DeepCopy()
-	d, err := p.decide(read, members.Items, now)
+	d, err := p.decide(read, members.Items, pools.Items, now)
 	if err != nil {
 		// A policy placement cannot apply: the previous placement stays
 		// (its Fn apps still serve), and the condition says why nothing
@@ -156,9 +162,9 @@ func (p *Placement) step(ctx context.Context, key types.NamespacedName) (app *v1
 	return written, outcome, nil
 }
 
-func (p *Placement) decide(app *v1alpha1.FleetApp, members []v1alpha1.MemberCluster, now time.Time) (*placement.Decision, error) {
+func (p *Placement) decide(app *v1alpha1.FleetApp, members []v1alpha1.MemberCluster, pools []v1alpha1.ClusterPool, now time.Time) (*placement.Decision, error) {
 	opts := p.opts
-	opts.Now = now
+	opts.Now, opts.Pools = now, pools
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.planner.Decide(app, members, app.Status.Placement, opts)

@@ -253,6 +253,36 @@ func TestPlacementShortFleetAsksForCapacity(t *testing.T) {
 	}
 }
 
+func TestPlacementAsksAPoolForClusters(t *testing.T) {
+	// The demo app wants two clusters in ap-south, where no member runs:
+	// the pool there creates them, twice the same names.
+	app := demoApp()
+	app.UID = "0b9e4c1a-5d2f-4e8b-a7c3-19f0d2e6b854"
+	app.Spec.Placement.RequiredRegions = []string{"ap-south"}
+	h := newHub(t, app, member("eu", "eu-west"))
+	h.pools = []v1alpha1.ClusterPool{{
+		ObjectMeta: metav1.ObjectMeta{Name: "ap-burst"},
+		Spec: v1alpha1.ClusterPoolSpec{Provider: v1alpha1.ProviderSpec{Name: "local"}, Region: "ap-south", Nodes: 1, Tier: 1, MaxClusters: 3,
+			NodeCapacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi")}},
+	}}
+	p := newShell(t, h, newDeployer())
+	got, err := p.Reconcile(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := got.Status.CapacityRequest
+	if req == nil || req.Pool != "ap-burst" || req.CreateCount != 2 || len(req.Create) != 2 || !strings.HasPrefix(req.Create[0], "ap-burst-") {
+		t.Fatalf("capacity request %+v; want two clusters named from pool ap-burst (%s)", req, got.Status.Explanation)
+	}
+	again, err := p.Reconcile(t.Context(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(again.Status.CapacityRequest.Create, req.Create) {
+		t.Fatalf("second decision asks for %v, first for %v", again.Status.CapacityRequest.Create, req.Create)
+	}
+}
+
 func TestPlacementInvalidPolicyKeepsThePreviousPlacement(t *testing.T) {
 	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
 	p := newShell(t, h, newDeployer())
@@ -338,6 +368,7 @@ type hub struct {
 	mu      sync.Mutex
 	fa      *v1alpha1.FleetApp
 	members []v1alpha1.MemberCluster
+	pools   []v1alpha1.ClusterPool
 	rv      int
 	gets    int
 	written []string // the resourceVersion each status write carried
@@ -371,6 +402,16 @@ func (h *hub) ListMemberClusters(context.Context) (*v1alpha1.MemberClusterList, 
 	list := &v1alpha1.MemberClusterList{}
 	for i := range h.members {
 		list.Items = append(list.Items, *h.members[i].DeepCopy())
+	}
+	return list, nil
+}
+
+func (h *hub) ListClusterPools(context.Context) (*v1alpha1.ClusterPoolList, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	list := &v1alpha1.ClusterPoolList{}
+	for i := range h.pools {
+		list.Items = append(list.Items, *h.pools[i].DeepCopy())
 	}
 	return list, nil
 }

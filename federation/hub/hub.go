@@ -112,6 +112,7 @@ func New(cfg *rest.Config) (*Client, error) {
 
 const (
 	memberClusters = "memberclusters"
+	clusterPools   = "clusterpools"
 	fleetApps      = "fleetapps"
 )
 
@@ -149,6 +150,15 @@ func (c *Client) ListMemberClusters(ctx context.Context) (*v1alpha1.MemberCluste
 	out := &v1alpha1.MemberClusterList{}
 	if err := c.rest.Get().Resource(memberClusters).Do(ctx).Into(out); err != nil {
 		return nil, fmt.Errorf("list MemberClusters: %w", err)
+	}
+	return out, nil
+}
+
+// ListClusterPools lists every cluster pool.
+func (c *Client) ListClusterPools(ctx context.Context) (*v1alpha1.ClusterPoolList, error) {
+	out := &v1alpha1.ClusterPoolList{}
+	if err := c.rest.Get().Resource(clusterPools).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("list ClusterPools: %w", err)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strings"
@@ -65,10 +66,12 @@ func clampFit(v int64) int64 {
 	return max(min(v, maxFit), 0)
 }
 
-// capacityRequest says how to get what the decision lacks: wake parked
-// clusters that would pass every filter, best tier first and cheapest
-// within a tier, only as many as cover the shortfall (never a whole tier,
-// as Navarkos did); then create clusters for what is still missing.
+// capacityRequest says how to get what the decision lacks. Clusters on
+// their way (provisioning, installing, unparking) count first: they are
+// not asked for again. Then it wakes parked clusters that would pass every
+// filter, best tier first and cheapest within a tier, only as many as
+// cover the shortfall (never a whole tier, as Navarkos did); then it
+// creates clusters from the best fitting pool for what is still missing.
 func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 	p := &r.p
 	req := &v1alpha1.CapacityRequest{Replicas: r.d.Unplaced, Clusters: r.d.MissingClusters}
@@ -76,21 +79,22 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 		req.CPU, req.Memory = quantities(p, r.d.Unplaced)
 	}
 	need := p.need()
-	type parked struct {
-		idx   int32
-		tier  int32
-		cost  int64
-		fit   int64
-		group string
+	type offer struct {
+		idx    int32
+		coming bool
+		tier   int32
+		cost   int64
+		fit    int64
+		group  string
 	}
-	var ps []parked
+	var avail []offer
 	bestTier := int32(math.MaxInt32)
 	for i := range r.clusters {
 		c, s := &r.clusters[i], r.snapshot(int32(i))
 		if !r.matches(c, s) {
 			continue
 		}
-		if why, _ := r.specFilters(c, false); why != reasonNone {
+		if why, _ := r.admits(c.Spec.Region, c.Spec.Provider.Name, c.Spec.Zone, c.Spec.Taints, false); why != reasonNone {
 			continue
 		}
 		if p.static && r.staticWeight(c) == 0 {
@@ -98,35 +102,23 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 		}
 		tier := int32(s.tier) // validated to 0-99 by the API, so as written
 		bestTier = min(bestTier, tier)
-		if s.phase != phaseParked || s.unhealthy {
+		if s.unhealthy || (s.phase != phaseParked && s.phase != phaseComing) {
 			continue
 		}
-		// A parked cluster runs nothing: its allocatable is what it offers.
-		// Without capacity data, assume it holds what one cluster must.
-		s.loadCapacity(c)
-		fit := need
-		if s.hasAlloc {
-			fit = min(s.allocCPU/p.cpuMilli, s.allocMem/p.memBytes)
-			if s.hasPods {
-				fit = min(fit, s.allocPods)
-			}
+		if s.phase == phaseParked && s.wakeTimedOut {
+			continue // its last wake timed out: the app goes elsewhere
 		}
+		fit := r.offers(c, s)
 		if fit < need {
 			continue
 		}
-		ps = append(ps, parked{idx: int32(i), tier: tier, cost: s.cost, fit: fit, group: r.groupKey(c)})
+		avail = append(avail, offer{idx: int32(i), coming: s.phase == phaseComing, tier: tier, cost: s.cost, fit: fit, group: r.groupKey(c)})
 	}
-	slices.SortFunc(ps, func(a, b parked) int {
-		switch {
-		case a.tier != b.tier:
-			return int(a.tier - b.tier)
-		case a.cost != b.cost:
-			if a.cost < b.cost {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(r.clusters[a.idx].Name, r.clusters[b.idx].Name)
+	// Capacity on its way first, then wakes; each best tier, cheapest and
+	// then by name.
+	slices.SortFunc(avail, func(a, b offer) int {
+		return cmp.Or(trueFirst(a.coming, b.coming),
+			byTierCostName(a.tier, b.tier, a.cost, b.cost, r.clusters[a.idx].Name, r.clusters[b.idx].Name))
 	})
 
 	usedGroups := make([]string, 0, len(r.d.Selected))
@@ -141,27 +133,35 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 	if p.divided {
 		replicasLeft = int64(r.d.Unplaced)
 	}
-	taken := make([]bool, len(ps))
+	wakeTier := int32(-1)
+	taken := make([]bool, len(avail))
 	take := func(i int) {
 		taken[i] = true
 		clustersLeft--
-		replicasLeft -= ps[i].fit
-		req.Wake = append(req.Wake, r.clusters[ps[i].idx].Name)
-		if !slices.Contains(usedGroups, ps[i].group) {
-			usedGroups = append(usedGroups, ps[i].group)
+		replicasLeft -= avail[i].fit
+		if avail[i].coming {
+			r.coming = append(r.coming, avail[i].idx)
+		} else {
+			req.Wake = append(req.Wake, r.clusters[avail[i].idx].Name)
+			if wakeTier < 0 {
+				wakeTier = avail[i].tier
+			}
+		}
+		if !slices.Contains(usedGroups, avail[i].group) {
+			usedGroups = append(usedGroups, avail[i].group)
 			groupsLeft--
 		}
 	}
 	// Missing groups first: they can only be filled from new groups.
-	for i := range ps {
+	for i := range avail {
 		if groupsLeft <= 0 {
 			break
 		}
-		if !slices.Contains(usedGroups, ps[i].group) {
+		if !slices.Contains(usedGroups, avail[i].group) {
 			take(i)
 		}
 	}
-	for i := range ps {
+	for i := range avail {
 		if clustersLeft <= 0 && replicasLeft <= 0 {
 			break
 		}
@@ -169,18 +169,60 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 			take(i)
 		}
 	}
-	if len(req.Wake) > 0 {
-		req.Tier = ps[slices.Index(taken, true)].tier
-	} else if bestTier != math.MaxInt32 {
+	switch {
+	case wakeTier >= 0:
+		req.Tier = wakeTier
+	case bestTier != math.MaxInt32:
 		req.Tier = bestTier
-	} else {
+	default:
 		req.Tier = 1
 	}
 	if clustersLeft > 0 || replicasLeft > 0 || groupsLeft > 0 {
 		req.CreateCount = int32(max(clustersLeft, groupsLeft, 1))
 		req.CreateRegions = r.createRegions(usedGroups)
+		r.createFromPool(req, usedGroups, groupsLeft > 0, replicasLeft, wakeTier < 0)
 	}
 	return req
+}
+
+// byTierCostName is the order in which capacity is asked for: best (lowest)
+// tier, then cheapest, then name, so that the order is total.
+func byTierCostName(tierA, tierB int32, costA, costB int64, nameA, nameB string) int {
+	return cmp.Or(cmp.Compare(tierA, tierB), cmp.Compare(costA, costB), strings.Compare(nameA, nameB))
+}
+
+// trueFirst orders true before false.
+func trueFirst(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
+}
+
+// offers is how many replicas a cluster that runs nothing yet (parked, or
+// on its way) will hold: its allocatable when it reports one, else what
+// its pool's clusters are made with, else what one cluster must hold.
+func (r *decider) offers(c *v1alpha1.MemberCluster, s *snapshot) int64 {
+	p := &r.p
+	s.loadCapacity(c)
+	if s.hasAlloc {
+		fit := min(s.allocCPU/p.cpuMilli, s.allocMem/p.memBytes)
+		if s.hasPods {
+			fit = min(fit, s.allocPods)
+		}
+		return fit
+	}
+	if c.Spec.PoolRef != nil {
+		for i := range r.opts.Pools {
+			if pool := &r.opts.Pools[i]; pool.Name == c.Spec.PoolRef.Name {
+				return p.poolFit(&pool.Spec)
+			}
+		}
+	}
+	return p.need()
 }
 
 // createRegions suggests where new clusters go: the preferred regions the

@@ -31,6 +31,10 @@ type Options struct {
 	// HeartbeatTimeout is how old a heartbeat may be before the cluster is
 	// treated as unreachable; 0 disables the check.
 	HeartbeatTimeout time.Duration
+	// Pools are the ClusterPools the fleet may create clusters from when
+	// waking parked ones is not enough; none: the capacity request only
+	// says how many clusters, and where.
+	Pools []v1alpha1.ClusterPool
 }
 
 // Reason says why a cluster was not a candidate.
@@ -41,6 +45,7 @@ type Reason uint8
 const (
 	ReasonNotReady Reason = iota
 	ReasonParked
+	ReasonUnschedulable
 	ReasonUnhealthy
 	ReasonStale
 	ReasonSelector
@@ -62,6 +67,8 @@ func (r Reason) String() string {
 		return "NotReady"
 	case ReasonParked:
 		return "Parked"
+	case ReasonUnschedulable:
+		return "Unschedulable"
 	case ReasonUnhealthy:
 		return "Unhealthy"
 	case ReasonStale:

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 )
 
@@ -70,6 +68,11 @@ type decider struct {
 	picked   []int32 // candidate indices chosen
 	counts   [numReasons]int32
 	d        *Decision
+
+	// What the capacity request found, for the explanation: clusters on
+	// their way that it counted, the pool that limited it.
+	coming []int32
+	pools  poolNote
 }
 
 // Decide places app on clusters. prev is the previous decision (normally
@@ -167,6 +170,11 @@ func (r *decider) consider(i int32) {
 	c, s := &r.clusters[i], r.snapshot(i)
 	switch s.phase {
 	case phaseReady:
+	case phaseUnschedulable:
+		// A window is about to open or a person parked it: its apps move
+		// where their policy allows, before lifecycle parks it.
+		r.reject(i, ReasonUnschedulable)
+		return
 	case phaseParked:
 		r.reject(i, ReasonParked)
 		return
@@ -187,7 +195,7 @@ func (r *decider) consider(i int32) {
 		r.reject(i, ReasonSelector)
 		return
 	}
-	why, taints := r.specFilters(c, inPrev)
+	why, taints := r.admits(c.Spec.Region, c.Spec.Provider.Name, c.Spec.Zone, c.Spec.Taints, inPrev)
 	if why != reasonNone {
 		r.reject(i, why)
 		return
@@ -232,16 +240,6 @@ func clampTier(t int32) int16 {
 	return int16(min(max(t, 0), math.MaxInt16))
 }
 
-// unhealthy reports whether the cluster's Healthy condition is False.
-func unhealthy(c *v1alpha1.MemberCluster) bool {
-	for j := range c.Status.Conditions {
-		if cd := &c.Status.Conditions[j]; cd.Type == v1alpha1.ClusterHealthy && cd.Status == metav1.ConditionFalse {
-			return true
-		}
-	}
-	return false
-}
-
 // snapshot returns a snapshot of cluster i as its object is now: the
 // Planner's when it was taken from this version of the object, else one
 // taken now.
@@ -277,23 +275,24 @@ func (r *decider) matches(c *v1alpha1.MemberCluster, s *snapshot) bool {
 	return m
 }
 
-// specFilters are the filters that depend on the cluster's spec: residency
-// and taints. The capacity request reuses them for parked clusters. It also
-// returns the untolerated PreferNoSchedule taints, which cost score.
-func (r *decider) specFilters(c *v1alpha1.MemberCluster, inPrev bool) (Reason, int32) {
+// admits runs the filters that depend on a cluster's spec, residency and
+// taints, on a cluster or on a pool's cluster to be; the capacity request
+// reuses them for parked and coming clusters and for pools. It also returns
+// the untolerated PreferNoSchedule taints, which cost score.
+func (r *decider) admits(region, provider, zone string, taints []v1alpha1.Taint, inPrev bool) (Reason, int32) {
 	pl := &r.app.Spec.Placement
-	if len(pl.RequiredRegions) > 0 && !matchAny(pl.RequiredRegions, c.Spec.Region) {
+	if len(pl.RequiredRegions) > 0 && !matchAny(pl.RequiredRegions, region) {
 		return ReasonRegion, 0
 	}
-	if len(pl.RequiredProviders) > 0 && !slices.Contains(pl.RequiredProviders, c.Spec.Provider.Name) {
+	if len(pl.RequiredProviders) > 0 && !slices.Contains(pl.RequiredProviders, provider) {
 		return ReasonProvider, 0
 	}
-	if len(pl.RequiredZones) > 0 && !matchAny(pl.RequiredZones, c.Spec.Zone) {
+	if len(pl.RequiredZones) > 0 && !matchAny(pl.RequiredZones, zone) {
 		return ReasonZone, 0
 	}
 	var soft int32
-	for j := range c.Spec.Taints {
-		t := &c.Spec.Taints[j]
+	for j := range taints {
+		t := &taints[j]
 		if tolerated(pl.Tolerations, t) {
 			continue
 		}
@@ -362,15 +361,21 @@ func (r *decider) staticWeight(c *v1alpha1.MemberCluster) int32 {
 // groupKey is the cluster's topology group: its region, zone, provider or
 // the value of a label, as spread.topologyKey says.
 func (r *decider) groupKey(c *v1alpha1.MemberCluster) string {
-	switch r.p.topology {
+	return r.p.groupKey(c.Spec.Region, c.Spec.Zone, c.Spec.Provider.Name, c.Labels)
+}
+
+// groupKey picks the topology group out of a cluster's (or a pool's)
+// region, zone, provider and labels.
+func (p *policy) groupKey(region, zone, provider string, labels map[string]string) string {
+	switch p.topology {
 	case topoZone:
-		return c.Spec.Zone
+		return zone
 	case topoProvider:
-		return c.Spec.Provider.Name
+		return provider
 	case topoLabel:
-		return c.Labels[r.p.labelKey]
+		return labels[p.labelKey]
 	}
-	return c.Spec.Region
+	return region
 }
 
 // groupOf returns the group of candidate cluster c, making it on first use,

@@ -2,6 +2,8 @@ package placement
 
 import (
 	"strconv"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 )
 
 // explain renders the decision in one line, kube-scheduler style:
@@ -73,6 +75,19 @@ func (r *decider) explain() string {
 				b = append(b, n...)
 			}
 		}
+		for i, ci := range r.coming {
+			if i == 0 {
+				b = append(b, "; waiting for "...)
+			} else {
+				b = append(b, ", "...)
+			}
+			cl := &r.clusters[ci]
+			phase := cl.Status.Phase
+			if phase == "" {
+				phase = v1alpha1.PhasePending
+			}
+			b = append(append(append(append(b, cl.Name...), " ("...), phase...), ')')
+		}
 		if c.CreateCount > 0 {
 			b = appendCount(append(b, "; create "...), int64(c.CreateCount), "cluster")
 			if len(c.CreateRegions) > 0 {
@@ -87,6 +102,25 @@ func (r *decider) explain() string {
 			b = append(b, " (tier "...)
 			b = strconv.AppendInt(b, int64(c.Tier), 10)
 			b = append(b, ')')
+			if c.Pool != "" {
+				b = append(append(append(b, " from pool "...), c.Pool...), ": "...)
+				for i, n := range c.Create {
+					if i > 0 {
+						b = append(b, ", "...)
+					}
+					b = append(b, n...)
+				}
+			}
+		}
+		switch n := &r.pools; {
+		case n.full != "":
+			b = append(append(append(b, "; pool "...), n.full...), " full ("...)
+			b = strconv.AppendInt(b, int64(n.count), 10)
+			b = append(b, '/')
+			b = strconv.AppendInt(b, int64(n.max), 10)
+			b = append(b, " clusters)"...)
+		case n.none:
+			b = append(b, "; no pool fits"...)
 		}
 	}
 	return string(b)
@@ -127,6 +161,8 @@ func (r *decider) appendPhrase(b []byte, why Reason) []byte {
 		return append(b, "not ready"...)
 	case ReasonParked:
 		return append(b, "parked"...)
+	case ReasonUnschedulable:
+		return append(b, "unschedulable"...)
 	case ReasonUnhealthy:
 		return append(b, "unhealthy"...)
 	case ReasonStale:

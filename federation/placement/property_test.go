@@ -3,6 +3,7 @@ package placement
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 )
@@ -20,7 +23,7 @@ import (
 // and capacity from empty to full.
 func randomFleet(rng *rand.Rand, n int) []v1alpha1.MemberCluster {
 	phases := []v1alpha1.ClusterPhase{v1alpha1.PhaseReady, v1alpha1.PhaseReady, v1alpha1.PhaseReady, v1alpha1.PhaseParked,
-		v1alpha1.PhaseProvisioning, v1alpha1.PhaseFailed}
+		v1alpha1.PhaseProvisioning, v1alpha1.PhaseFailed, v1alpha1.PhaseScaling, v1alpha1.PhaseUnparking}
 	regions := []string{"eu-1", "eu-2", "us-1", "us-2", "ap-1"}
 	effects := []v1alpha1.TaintEffect{v1alpha1.TaintNoSchedule, v1alpha1.TaintPreferNoSchedule, v1alpha1.TaintNoExecute}
 	out := make([]v1alpha1.MemberCluster, n)
@@ -36,6 +39,15 @@ func randomFleet(rng *rand.Rand, n int) []v1alpha1.MemberCluster {
 		c.Status.Phase = phases[rng.IntN(len(phases))]
 		if rng.IntN(8) == 0 {
 			c.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ClusterHealthy, Status: metav1.ConditionFalse}}
+		}
+		if rng.IntN(10) == 0 {
+			c.Status.Conditions = append(c.Status.Conditions, metav1.Condition{Type: v1alpha1.ClusterSchedulable, Status: metav1.ConditionFalse, Reason: "WindowAhead"})
+		}
+		if c.Status.Phase == v1alpha1.PhaseParked && rng.IntN(4) == 0 {
+			c.Status.Conditions = append(c.Status.Conditions, metav1.Condition{Type: v1alpha1.ClusterParked, Status: metav1.ConditionFalse, Reason: "WakeTimedOut"})
+		}
+		if rng.IntN(3) == 0 {
+			c.Spec.PoolRef = &v1alpha1.ClusterPoolReference{Name: "pool-" + strconv.Itoa(rng.IntN(4))}
 		}
 		if rng.IntN(4) == 0 {
 			c.Spec.Taints = []v1alpha1.Taint{{Key: []string{"gpu", "spot"}[rng.IntN(2)], Value: "x", Effect: effects[rng.IntN(3)]}}
@@ -88,14 +100,40 @@ func randomApp(rng *rand.Rand) *v1alpha1.FleetApp {
 	return a
 }
 
+// randomPools builds up to 4 pools (pool-0...) of every shape the pool
+// filters know: regions, providers, labels, taints, node capacity from too
+// small to ample, maxClusters from 0 to 5.
+func randomPools(rng *rand.Rand) []v1alpha1.ClusterPool {
+	regions := []string{"eu-1", "eu-2", "us-1", "us-2", "ap-1"}
+	out := make([]v1alpha1.ClusterPool, rng.IntN(5))
+	for i := range out {
+		region := regions[rng.IntN(len(regions))]
+		cost := resource.MustParse(fmt.Sprintf("0.%02d", rng.IntN(100)))
+		p := v1alpha1.ClusterPool{
+			ObjectMeta: metav1.ObjectMeta{Name: "pool-" + strconv.Itoa(i)},
+			Spec: v1alpha1.ClusterPoolSpec{
+				Provider: v1alpha1.ProviderSpec{Name: providers[rng.IntN(2)]}, Region: region, Zone: region + string(rune('a'+rng.IntN(2))),
+				Nodes: int32(1 + rng.IntN(3)), Tier: int32(rng.IntN(3)), CostPerHour: &cost, MaxClusters: int32(rng.IntN(6)),
+				NodeCapacity: resources(int64(1+rng.IntN(8))*1000, int64(1+rng.IntN(16)), int64(10+rng.IntN(100))),
+				Labels:       map[string]string{"env": []string{"prod", "dev"}[rng.IntN(2)], "team": "t" + strconv.Itoa(rng.IntN(3))},
+			},
+		}
+		if rng.IntN(4) == 0 {
+			p.Spec.Taints = []v1alpha1.Taint{{Key: "gpu", Value: "x", Effect: v1alpha1.TaintNoSchedule}}
+		}
+		out[i] = p
+	}
+	return out
+}
+
 // admissible is an independent statement of the hard filters.
 func admissible(a *v1alpha1.FleetApp, c *v1alpha1.MemberCluster) bool {
 	pl := &a.Spec.Placement
-	if c.Status.Phase != v1alpha1.PhaseReady {
+	if c.Status.Phase != v1alpha1.PhaseReady && c.Status.Phase != v1alpha1.PhaseScaling {
 		return false
 	}
 	for _, cd := range c.Status.Conditions {
-		if cd.Type == v1alpha1.ClusterHealthy && cd.Status == metav1.ConditionFalse {
+		if (cd.Type == v1alpha1.ClusterHealthy || cd.Type == v1alpha1.ClusterSchedulable) && cd.Status == metav1.ConditionFalse {
 			return false
 		}
 	}
@@ -145,12 +183,16 @@ func room(a *v1alpha1.FleetApp, c *v1alpha1.MemberCluster) int64 {
 }
 
 func TestProperties(t *testing.T) {
-	var planner Planner // reused across fleets of every size, as in production
+	var planner Planner   // reused across fleets of every size, as in production
+	created, full := 0, 0 // requests that name clusters, that meet a full pool
 	for seed := range uint64(2000) {
 		rng := rand.New(rand.NewPCG(seed, 99))
 		fleet := randomFleet(rng, 1+rng.IntN(40))
 		a := randomApp(rng)
-		d, err := Decide(a, fleet, nil, Options{})
+		a.UID = types.UID("uid-" + strconv.Itoa(rng.IntN(3)))
+		pools := randomPools(rng)
+		opts := Options{Pools: pools}
+		d, err := Decide(a, fleet, nil, opts)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
@@ -201,16 +243,38 @@ func TestProperties(t *testing.T) {
 				i := slices.IndexFunc(fleet, func(c v1alpha1.MemberCluster) bool { return c.Name == name })
 				c := fleet[i]
 				c.Status.Phase = v1alpha1.PhaseReady
+				c.Status.Conditions = slices.DeleteFunc(slices.Clone(c.Status.Conditions), func(cd metav1.Condition) bool { return cd.Type == v1alpha1.ClusterSchedulable })
 				if fleet[i].Status.Phase != v1alpha1.PhaseParked || !admissible(a, &c) {
 					fail("wakes %s, which is not a parked cluster passing the filters", name)
 				}
+				if slices.ContainsFunc(fleet[i].Status.Conditions, func(cd metav1.Condition) bool { return cd.Reason == "WakeTimedOut" }) {
+					fail("wakes %s again after its wake timed out", name)
+				}
+			}
+			checkPoolRequest(t, seed, d, fleet, pools)
+			if len(d.Capacity.Create) > 0 {
+				created++
+			}
+			if strings.Contains(d.Explanation, " full (") {
+				full++
 			}
 		}
 		// Same input, same output, with or without reused scratch memory.
-		again, _ := planner.Decide(a, fleet, nil, Options{})
-		if again.Explanation != d.Explanation || !slices.Equal(again.Selected, d.Selected) || !slices.Equal(again.Rejected, d.Rejected) {
+		again, _ := planner.Decide(a, fleet, nil, opts)
+		if again.Explanation != d.Explanation || !slices.Equal(again.Selected, d.Selected) || !slices.Equal(again.Rejected, d.Rejected) ||
+			!reflect.DeepEqual(again.Capacity, d.Capacity) {
 			fail("not deterministic: %q", again.Explanation)
 		}
+		// The same request whatever order the hub lists clusters and pools
+		// in: two decisions at once ask for the same clusters.
+		reversed, _ := Decide(a, backwards(fleet), nil, Options{Pools: backwards(pools)})
+		if !reflect.DeepEqual(reversed.Capacity, d.Capacity) {
+			fail("another order, another request: %+v\nwas %+v", reversed.Capacity, d.Capacity)
+		}
+	}
+	t.Logf("%d requests named clusters, %d met a full pool", created, full)
+	if created < 100 || full < 50 {
+		t.Fatalf("%d requests named clusters, %d met a full pool: the generator needs more pools", created, full)
 	}
 }
 
@@ -258,4 +322,50 @@ func TestPropertyStable(t *testing.T) {
 	if kept < 100 {
 		t.Fatalf("only %d random cases placed fully; the generator needs more room", kept)
 	}
+}
+
+// checkPoolRequest: a request never asks a pool for more clusters than
+// its maxClusters leaves, and names only clusters that do not exist, each
+// once, as DNS-1123 labels.
+func checkPoolRequest(t *testing.T, seed uint64, d *Decision, fleet []v1alpha1.MemberCluster, pools []v1alpha1.ClusterPool) {
+	t.Helper()
+	c := d.Capacity
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("seed %d: %s\n%+v\n%s", seed, fmt.Sprintf(format, args...), c, d.Explanation)
+	}
+	if c.Pool == "" {
+		if len(c.Create) > 0 {
+			fail("names clusters without a pool")
+		}
+		return
+	}
+	i := slices.IndexFunc(pools, func(p v1alpha1.ClusterPool) bool { return p.Name == c.Pool })
+	if i < 0 {
+		fail("asks pool %s, which does not exist", c.Pool)
+	}
+	members := 0
+	for _, m := range fleet {
+		if m.Spec.PoolRef != nil && m.Spec.PoolRef.Name == c.Pool {
+			members++
+		}
+	}
+	if len(c.Create) == 0 || members+len(c.Create) > int(pools[i].Spec.MaxClusters) || len(c.Create) > int(c.CreateCount) {
+		fail("asks %d clusters of %s, which has %d of at most %d (create count %d)", len(c.Create), c.Pool, members, pools[i].Spec.MaxClusters, c.CreateCount)
+	}
+	for j, name := range c.Create {
+		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+			fail("%q: %v", name, errs)
+		}
+		if slices.Contains(c.Create[:j], name) || slices.ContainsFunc(fleet, func(m v1alpha1.MemberCluster) bool { return m.Name == name }) {
+			fail("%q asked twice or exists", name)
+		}
+	}
+}
+
+// backwards returns a reversed copy of s.
+func backwards[T any](s []T) []T {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
@@ -20,11 +21,12 @@ type snapshot struct {
 	// value matches no object.
 	version objectVersion
 
-	phase     clusterPhase
-	unhealthy bool // condition Healthy is False
-	hasHB     bool
-	hb        time.Time // status.lastHeartbeatTime, when hasHB
-	tier      int16
+	phase        clusterPhase
+	unhealthy    bool // condition Healthy is False
+	wakeTimedOut bool // condition Parked has reason WakeTimedOut
+	hasHB        bool
+	hb           time.Time // status.lastHeartbeatTime, when hasHB
+	tier         int16
 
 	// The cost and capacity are read the first time a decision needs them
 	// (capRead): a cluster the filters reject before never has its resource
@@ -58,8 +60,20 @@ type objectVersion struct {
 type clusterPhase uint8
 
 const (
+	// phaseReady takes apps: Ready, and Scaling (Ready while its node
+	// count changes).
 	phaseReady clusterPhase = iota
+	// phaseUnschedulable is a phaseReady cluster whose condition
+	// Schedulable is False: it takes no new apps and its apps move. Kept
+	// as a phase, so the filters test it in the phase switch they run
+	// anyway.
+	phaseUnschedulable
+	// phaseParked can be woken: Parked, or Parking.
 	phaseParked
+	// phaseComing is capacity on its way: Pending, Provisioning,
+	// Installing, Unparking, or a pool's cluster lifecycle has not yet
+	// given a phase. It takes no apps yet, but counts against a shortfall.
+	phaseComing
 	phaseNotReady
 )
 
@@ -74,19 +88,53 @@ func (s *snapshot) current(c *v1alpha1.MemberCluster) bool {
 func (s *snapshot) take(c *v1alpha1.MemberCluster) {
 	*s = snapshot{version: objectVersion{uid: c.UID, name: c.Name, resourceVersion: c.ResourceVersion, generation: c.Generation}}
 	switch c.Status.Phase {
-	case v1alpha1.PhaseReady:
+	case v1alpha1.PhaseReady, v1alpha1.PhaseScaling:
 		s.phase = phaseReady
 	case v1alpha1.PhaseParked, v1alpha1.PhaseParking:
 		s.phase = phaseParked
+	case v1alpha1.PhasePending, v1alpha1.PhaseProvisioning, v1alpha1.PhaseInstalling, v1alpha1.PhaseUnparking:
+		s.phase = phaseComing
+	case "":
+		// Created from a pool, not yet seen by lifecycle: as Pending. A
+		// cluster registered by hand without a phase is not ready.
+		s.phase = phaseNotReady
+		if c.Spec.PoolRef != nil {
+			s.phase = phaseComing
+		}
 	default:
 		s.phase = phaseNotReady
 	}
-	s.unhealthy = unhealthy(c)
+	s.readConditions(c)
 	if hb := c.Status.LastHeartbeatTime; hb != nil {
 		s.hb, s.hasHB = hb.Time, true
 	}
 	s.tier = clampTier(c.Spec.Tier)
 }
+
+// readConditions reads the conditions placement acts on, in one pass,
+// after the phase.
+func (s *snapshot) readConditions(c *v1alpha1.MemberCluster) {
+	for j := range c.Status.Conditions {
+		cd := &c.Status.Conditions[j]
+		switch cd.Type {
+		case v1alpha1.ClusterHealthy:
+			s.unhealthy = cd.Status == metav1.ConditionFalse
+		case v1alpha1.ClusterSchedulable:
+			if cd.Status == metav1.ConditionFalse && s.phase == phaseReady {
+				s.phase = phaseUnschedulable
+			}
+		case v1alpha1.ClusterParked:
+			// lifecycle's reason when a wake did not finish within its
+			// resume timeout (15m): the app goes elsewhere rather than
+			// wait on a second wake.
+			s.wakeTimedOut = cd.Reason == reasonWakeTimedOut
+		}
+	}
+}
+
+// reasonWakeTimedOut is lifecycle.ReasonWakeTimedOut; placement reads the
+// condition, not the package, so that the pure cores stay apart.
+const reasonWakeTimedOut = "WakeTimedOut"
 
 // loadCapacity reads the cost and capacity of c into s, once per snapshot.
 func (s *snapshot) loadCapacity(c *v1alpha1.MemberCluster) {

@@ -10,9 +10,10 @@ import (
 // from one provider in one region (the seed's "spot clusters"). When
 // placement lacks capacity that no parked cluster can give, lifecycle
 // creates MemberClusters from the cheapest fitting pool, up to maxClusters;
-// each carries spec.poolRef naming the pool. Not acted on yet: the API and
-// the pure lifecycle core exist, the shell that creates clusters from pools
-// comes with issue 11.
+// each carries spec.poolRef naming the pool. Placement reads the pools: a
+// FleetApp's status.capacityRequest names the pool and the clusters to
+// create (docs/placement.md, section 6); the shell that creates them comes
+// with issue 11.
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

@@ -495,7 +495,7 @@ type ClusterPlacement struct {
 
 // CapacityRequest is what placement asks lifecycle for when the fleet
 // cannot hold the app: wake these parked clusters (cheapest of the best
-// tier first), else create clusters in these regions.
+// tier first), else create these clusters from the cheapest fitting pool.
 type CapacityRequest struct {
 	// Replicas that found no cluster.
 	Replicas int32 `json:"replicas"`
@@ -520,6 +520,20 @@ type CapacityRequest struct {
 	// CreateCount is how many clusters to create.
 	// +optional
 	CreateCount int32 `json:"createCount,omitempty"`
+	// Pool is the ClusterPool to create them from: the cheapest (best tier
+	// first) whose clusters would hold the app. Empty when no pool fits.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Pool string `json:"pool,omitempty"`
+	// Create names the MemberClusters to create from Pool. The names derive
+	// from the app's UID and a slot, so a repeated or concurrent decision
+	// asks for the same names, and creating a name that exists is success.
+	// At most CreateCount, fewer when the pool's maxClusters leaves less
+	// room (the explanation then says the pool is full).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1000
+	Create []string `json:"create,omitempty"`
 	// Tier is the tier to wake or create in.
 	// +optional
 	Tier int32 `json:"tier,omitempty"`

@@ -111,6 +111,9 @@ func (p *Provider) Create(ctx context.Context, spec ClusterSpec) (*Cluster, erro
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
+	if err := checkLimits(); err != nil {
+		return nil, fmt.Errorf("create cluster: %w", err)
+	}
 	if spec.Name == "" {
 		spec.Name = uniqueName()
 	}
@@ -240,6 +243,9 @@ func (p *Provider) Start(ctx context.Context, name string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLimits(); err != nil {
+		return nil, fmt.Errorf("start cluster %q: %w", name, err)
+	}
 	start := time.Now()
 	p.log.Info("starting cluster", "cluster", name)
 	if err := p.kwokctl(ctx, name, "start", "cluster"); err != nil {
@@ -307,6 +313,10 @@ func (p *Provider) clusterDir(name string) string {
 	return filepath.Join(p.cfg.Workdir, "clusters", name)
 }
 
+// Open returns a cluster of this provider's work directory, whichever
+// process created it. It does not check that the cluster serves.
+func (p *Provider) Open(name string) (*Cluster, error) { return p.open(name) }
+
 func (p *Provider) open(name string) (*Cluster, error) {
 	dir := p.clusterDir(name)
 	if _, err := os.Stat(dir); err != nil {
@@ -353,7 +363,7 @@ func (p *Provider) kwokctl(ctx context.Context, name string, args ...string) err
 	var tail bytes.Buffer
 	fmt.Fprintf(logFile, "\n$ kwokctl --name %s %s\n", name, strings.Join(args, " "))
 
-	cmd := exec.CommandContext(ctx, p.cfg.Binaries.Kwokctl, append([]string{"--name", name}, args...)...)
+	cmd := detachedCommand(ctx, p.cfg.Binaries.Kwokctl, append([]string{"--name", name}, args...)...)
 	cmd.Env = p.env()
 	cmd.Stdout = &teeWriter{file: logFile, tail: &tail}
 	cmd.Stderr = cmd.Stdout

@@ -3,7 +3,10 @@ package local
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -58,11 +61,21 @@ func checkLimits() error {
 // is a shell prelude because Go's os/exec cannot set a child's limits
 // between fork and exec, and setting them on the child after it starts
 // would race with the components it forks.
-const liftLimits = `for flag in d v; do
+const liftLimits = limitsPrelude + `exec "$@"`
+
+const limitsPrelude = `for flag in d v; do
   ulimit -$flag unlimited 2>/dev/null || ulimit -S -$flag "$(ulimit -H -$flag)"
 done
 echo "limits: data=$(ulimit -d) as=$(ulimit -v)"
-exec "$@"`
+`
+
+// recordExit runs its arguments after the first like liftLimits, then
+// writes their exit status to the file named by the first, so that a later
+// call in another process can tell a command that failed from one that is
+// still running.
+const recordExit = limitsPrelude + `rc="$1"; shift
+"$@"
+echo $? > "$rc.tmp" && mv "$rc.tmp" "$rc"`
 
 // detachedCommand returns a command running name with args in a session of
 // its own, with lifted memory limits. Cancelling ctx kills only that
@@ -71,4 +84,30 @@ func detachedCommand(ctx context.Context, name string, args ...string) *exec.Cmd
 	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", liftLimits, "fnfleet-detach", name}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	return cmd
+}
+
+// startDetached starts name with args and env like detachedCommand, but not tied
+// to any context: it runs to its end whatever happens to the caller, its
+// output appended to logPath and its exit status written to rcPath. It
+// returns the pid, which leads the command's session.
+func startDetached(env []string, logPath, rcPath, name string, args ...string) (int, error) {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return 0, fmt.Errorf("open log: %w", err)
+	}
+	fmt.Fprintf(logFile, "\n$ %s %s\n", filepath.Base(name), strings.Join(args, " "))
+	cmd := exec.Command("/bin/sh", append([]string{"-c", recordExit, "fnfleet-detach", rcPath, name}, args...)...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return 0, fmt.Errorf("start %s: %w", filepath.Base(name), err)
+	}
+	// A long-lived caller reaps it; a short-lived one leaves it to init.
+	go func() {
+		_ = cmd.Wait()
+		_ = logFile.Close()
+	}()
+	return cmd.Process.Pid, nil
 }

@@ -221,13 +221,17 @@ func (p *Provider) Stop(ctx context.Context, name string) error {
 		return err
 	}
 	p.log.Info("stopping cluster", "cluster", name)
+	before, err := p.ProcessesOf(name)
+	if err != nil {
+		return fmt.Errorf("stop cluster %q: %w", name, err)
+	}
 	if err := p.kwokctl(ctx, name, "stop", "cluster"); err != nil {
 		return fmt.Errorf("stop cluster %q: %w", name, err)
 	}
 	// kwokctl signals the components and returns without waiting for them
 	// to exit: a parked cluster must run nothing, so wait, and kill what
 	// outlives the grace period.
-	if err := stopProcesses(p.clusterDir(name), stopGrace); err != nil {
+	if err := stopProcesses(p.clusterDir(name), before, stopGrace); err != nil {
 		return fmt.Errorf("stop cluster %q: %w", name, err)
 	}
 	return nil
@@ -267,8 +271,12 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 		return nil
 	}
 	p.log.Info("deleting cluster", "cluster", name)
-	err := p.kwokctl(ctx, name, "delete", "cluster")
-	if kerr := killProcesses(dir); kerr != nil {
+	before, err := ProcessesUnder(dir)
+	if err != nil {
+		return fmt.Errorf("delete cluster %q: %w", name, err)
+	}
+	err = p.kwokctl(ctx, name, "delete", "cluster")
+	if kerr := killProcesses(dir, before); kerr != nil {
 		err = errors.Join(err, kerr)
 	}
 	if err != nil {

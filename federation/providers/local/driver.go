@@ -77,12 +77,22 @@ func (d *Driver) Create(ctx context.Context, c providers.Cluster) error {
 	if err != nil {
 		return fmt.Errorf("create cluster %q: %w", spec.Name, err)
 	}
-	pid, err := d.startOp(spec.Name, d.p.createArgs(conf))
+	addr, err := d.p.allocateAddr(ctx, d.p.statePath(spec.Name))
 	if err != nil {
 		return fmt.Errorf("create cluster %q: %w", spec.Name, err)
 	}
-	d.p.log.Info("creating cluster", "cluster", spec.Name, "region", spec.Region, "nodes", spec.nodeCount(), "kwokctl_pid", pid)
-	s = &clusterState{Spec: spec, Phase: phaseCreating, Ports: ports, OpPID: pid, Since: time.Now()}
+	// The state file is written before kwokctl starts: it is what holds
+	// the address.
+	s = &clusterState{Spec: spec, Phase: phaseCreating, Ports: ports, Addr: addr, Since: time.Now()}
+	if err := d.p.writeState(s); err != nil {
+		return fmt.Errorf("create cluster %q: %w", spec.Name, err)
+	}
+	pid, err := d.startOp(spec.Name, d.p.createArgs(conf))
+	if err != nil {
+		return errors.Join(fmt.Errorf("create cluster %q: %w", spec.Name, err), d.p.removeState(spec.Name))
+	}
+	d.p.log.Info("creating cluster", "cluster", spec.Name, "region", spec.Region, "nodes", spec.nodeCount(), "addr", addr, "kwokctl_pid", pid)
+	s.OpPID = pid
 	if err := d.p.writeState(s); err != nil {
 		d.endOp(s)
 		return fmt.Errorf("create cluster %q: %w", spec.Name, err)
@@ -140,14 +150,24 @@ func (d *Driver) Observe(ctx context.Context, c providers.Cluster) (providers.St
 		st.Message = err.Error()
 		return st, nil
 	}
+	wasPhase, wasPID := s.Phase, s.DataPlanePID
+	if err := d.ensureDataPlane(s); err != nil {
+		st.Progress, st.Message = lifecycle.ProgressFailed, err.Error()
+		return st, nil
+	}
 	if s.Phase != phaseRunning {
 		d.p.log.Info("cluster running", "cluster", c.Name, "after", string(s.Phase), "elapsed", time.Since(s.Since).Round(time.Millisecond))
 		s.Phase, s.OpPID, s.Since = phaseRunning, 0, time.Now()
+	}
+	if s.Phase != wasPhase || s.DataPlanePID != wasPID {
 		if err := d.p.writeState(s); err != nil {
 			return providers.State{}, err
 		}
 	}
 	st.Progress, st.Nodes, st.KubeconfigReady = lifecycle.ProgressRunning, nodes, true
+	if err := publishAddress(ctx, cl, s.Addr); err != nil {
+		st.Message = err.Error()
+	}
 	return st, nil
 }
 
@@ -191,6 +211,7 @@ func (d *Driver) Park(ctx context.Context, c providers.Cluster, mode v1alpha1.Pa
 		return nil
 	}
 	d.endOp(s) // a start under way would bring processes back
+	d.stopDataPlane(s)
 	if err := d.p.Stop(ctx, c.Name); err != nil {
 		return err
 	}
@@ -289,9 +310,15 @@ func (d *Driver) Delete(ctx context.Context, c providers.Cluster) error {
 	}
 	if s != nil {
 		d.endOp(s) // a create under way would rebuild what we delete
+		d.stopDataPlane(s)
 	}
 	if err := d.p.Delete(ctx, c.Name); err != nil {
 		return err
+	}
+	if s != nil {
+		if err := d.p.releaseAddr(ctx, s.Addr, d.p.statePath(c.Name)); err != nil {
+			return err
+		}
 	}
 	if err := os.Remove(d.rcPath(c.Name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete cluster %q: %w", c.Name, err)

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,6 +125,32 @@ func TestDriverLifecycle(t *testing.T) {
 	if st, _ := awaitProgress(t, ctx, d, c, lifecycle.ProgressRunning); st.Nodes != 1 {
 		t.Errorf("after scaling to 1: %d nodes", st.Nodes)
 	}
+	// The data plane: an Fn server on the cluster's own address, which the
+	// cluster's Fn Service publishes as its load balancer.
+	addr := stateAddr(t, p.Workdir(), "c1")
+	fnURL := "http://" + net.JoinHostPort(addr, "8080")
+	awaitFn(t, ctx, fnURL)
+	resp, err := http.Post(fnURL+"/v2/apps", "application/json", strings.NewReader(`{"name":"kept-app"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("create app on the data plane: %s", resp.Status)
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "fn", Namespace: "default", Labels: map[string]string{"app.kubernetes.io/name": "fn"}},
+		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 8080}}},
+	}
+	if _, err := client.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	awaitProgress(t, ctx, d, c, lifecycle.ProgressRunning)
+	if got, err := client.CoreV1().Services("default").Get(ctx, "fn", metav1.GetOptions{}); err != nil ||
+		len(got.Status.LoadBalancer.Ingress) != 1 || got.Status.LoadBalancer.Ingress[0].IP != addr {
+		t.Errorf("Fn service does not publish %s: %v %v", addr, got.Status.LoadBalancer, err)
+	}
+
 	keep := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kept", Namespace: "default"}, Data: map[string]string{"k": "v"}}
 	if _, err := client.CoreV1().ConfigMaps("default").Create(ctx, keep, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -149,6 +177,10 @@ func TestDriverLifecycle(t *testing.T) {
 			t.Errorf("port %s %d still listens on a parked cluster: %s", name, port, who)
 		}
 	}
+	if conn, err := net.DialTimeout("tcp", net.JoinHostPort(addr, "8080"), time.Second); err == nil {
+		_ = conn.Close()
+		t.Errorf("the data plane still listens on %s after parking", addr)
+	}
 	if t.Failed() {
 		out, _ := exec.Command("ss", "-ltnpa").CombinedOutput()
 		t.Logf("sockets: %s", out)
@@ -171,8 +203,22 @@ func TestDriverLifecycle(t *testing.T) {
 		t.Errorf("object from before parking: %v %v", got, err)
 	}
 
+	awaitFn(t, ctx, fnURL)
+	resp, err = http.Get(fnURL + "/v2/apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if !strings.Contains(string(apps), `"kept-app"`) {
+		t.Errorf("app from before parking is gone: %s", apps)
+	}
+
 	if err := d.Delete(ctx, c); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(local.DefaultAddrDir, addr)); err == nil {
+		t.Errorf("address %s still allocated after delete", addr)
 	}
 	if st, err := d.Observe(ctx, c); err != nil || st.Exists {
 		t.Errorf("after delete: %+v %v", st, err)
@@ -197,6 +243,41 @@ func clientFor(t *testing.T, ctx context.Context, d providers.Provider, c provid
 		t.Fatal(err)
 	}
 	return client
+}
+
+// awaitFn waits for the Fn server at url to answer /version.
+func awaitFn(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	for {
+		resp, err := http.Get(url + "/version")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("Fn server at %s does not answer: %v", url, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// stateAddr reads the data plane address the provider allocated for name.
+func stateAddr(t *testing.T, workdir, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(workdir, "state", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Addr string `json:"addr"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil || !strings.HasPrefix(s.Addr, "127.0.1.") {
+		t.Fatalf("state file records address %q (%v), want 127.0.1.N", s.Addr, err)
+	}
+	return s.Addr
 }
 
 // statePorts reads the component ports the provider recorded for name.

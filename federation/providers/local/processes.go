@@ -169,13 +169,20 @@ func allExited(procs []Process) bool {
 }
 
 // watchdogScript waits for the owner process to end, then deletes every
-// cluster of the work directory. It runs in its own session so that it
-// outlives the owner, however the owner ends.
+// cluster of the work directory, data planes first: kwokctl knows nothing
+// of them, so it kills every process whose command line names the
+// cluster's directory (as ProcessesUnder finds them). It runs in its own
+// session so that it outlives the owner, however the owner ends.
 const watchdogScript = `owner="$1"; workdir="$2"; kwokctl="$3"
 while kill -0 "$owner" 2>/dev/null; do sleep 1; done
 for dir in "$workdir"/clusters/*/; do
   [ -d "$dir" ] || continue
   name=$(basename "$dir")
+  for proc in /proc/[0-9]*; do
+    case "$(tr '\0' ' ' < "$proc/cmdline" 2>/dev/null)" in
+      *"$dir"*fn-server*|*fn-server*"$dir"*) kill -9 "${proc#/proc/}" 2>/dev/null ;;
+    esac
+  done
   "$kwokctl" --name "$name" delete cluster
 done
 `

@@ -45,6 +45,14 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
+
+	// The data planes (Driver only): Fnfleet is the fnfleet binary run as
+	// `fnfleet fn-server`, empty meaning "fnfleet" beside kwokctl; FnImages
+	// is its --images file, if any; AddrDir is where data plane addresses
+	// are allocated machine-wide, empty meaning DefaultAddrDir.
+	Fnfleet  string
+	FnImages string
+	AddrDir  string
 }
 
 // Provider creates, stops, starts and deletes local clusters.
@@ -88,6 +96,12 @@ func New(cfg Config) (*Provider, error) {
 	}
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 2 * time.Minute
+	}
+	if cfg.Fnfleet == "" {
+		cfg.Fnfleet = filepath.Join(filepath.Dir(cfg.Binaries.Kwokctl), "fnfleet")
+	}
+	if cfg.AddrDir == "" {
+		cfg.AddrDir = DefaultAddrDir
 	}
 	p := &Provider{cfg: cfg, log: cfg.Logger}
 	if p.log == nil {

@@ -35,6 +35,10 @@ type clusterState struct {
 	// OpPID leads the session of the detached kwokctl command under way
 	// (create or start), so Delete can end it; 0 when none.
 	OpPID int `json:"opPID,omitempty"`
+	// Addr is the data plane's loopback address (addrs.go), the cluster's
+	// for its whole life; DataPlanePID leads the data plane's session.
+	Addr         string `json:"addr"`
+	DataPlanePID int    `json:"dataPlanePID,omitempty"`
 	// Since is when Phase was entered.
 	Since time.Time `json:"since"`
 }
@@ -56,9 +60,18 @@ func (p *Provider) lockCluster(ctx context.Context, name string) (unlock func(),
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("lock cluster %q: %w", name, err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, name+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err = lockFile(ctx, filepath.Join(dir, name+".lock"))
 	if err != nil {
 		return nil, fmt.Errorf("lock cluster %q: %w", name, err)
+	}
+	return unlock, nil
+}
+
+// lockFile takes an exclusive flock on path, creating the file.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, err
 	}
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
@@ -67,12 +80,12 @@ func (p *Provider) lockCluster(ctx context.Context, name string) (unlock func(),
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) {
 			_ = f.Close()
-			return nil, fmt.Errorf("lock cluster %q: %w", name, err)
+			return nil, fmt.Errorf("flock %s: %w", path, err)
 		}
 		select {
 		case <-ctx.Done():
 			_ = f.Close()
-			return nil, fmt.Errorf("lock cluster %q: %w", name, ctx.Err())
+			return nil, fmt.Errorf("flock %s: %w", path, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -31,7 +31,7 @@ import (
 
 // awaitProgress polls Observe until c reports want, and returns how long
 // that took.
-func awaitProgress(t *testing.T, ctx context.Context, d providers.Provider, c providers.Cluster, want lifecycle.Progress) (providers.State, time.Duration) {
+func awaitProgress(t testing.TB, ctx context.Context, d providers.Provider, c providers.Cluster, want lifecycle.Progress) (providers.State, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	for {

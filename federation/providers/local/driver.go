@@ -54,14 +54,13 @@ func (d *Driver) Create(ctx context.Context, c providers.Cluster) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := d.p.lockCluster(ctx, spec.Name)
+	s, unlock, err := d.lockState(ctx, spec.Name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	s, err := d.p.readState(spec.Name)
-	if err != nil || s != nil {
-		return err
+	if s != nil {
+		return nil
 	}
 	if _, err := os.Stat(d.p.clusterDir(spec.Name)); err == nil {
 		return fmt.Errorf("create cluster %q: %s exists without a state file (made by Provider.Create?): delete it first", spec.Name, d.p.clusterDir(spec.Name))
@@ -104,14 +103,13 @@ func (d *Driver) Create(ctx context.Context, c providers.Cluster) error {
 // becomes Running once kwokctl has finished, the apiserver is ready, and
 // every node of the spec exists and is Ready.
 func (d *Driver) Observe(ctx context.Context, c providers.Cluster) (providers.State, error) {
-	unlock, err := d.p.lockCluster(ctx, c.Name)
+	s, unlock, err := d.lockState(ctx, c.Name)
 	if err != nil {
 		return providers.State{}, err
 	}
 	defer unlock()
-	s, err := d.p.readState(c.Name)
-	if err != nil || s == nil {
-		return providers.State{}, err
+	if s == nil {
+		return providers.State{}, nil
 	}
 	st := providers.State{Exists: true, Nodes: int32(s.Spec.nodeCount())}
 	switch s.Phase {
@@ -195,15 +193,11 @@ func (d *Driver) Park(ctx context.Context, c providers.Cluster, mode v1alpha1.Pa
 	if mode != v1alpha1.ParkingStop {
 		return fmt.Errorf("park cluster %q with mode %s: %w: the local provider parks with mode Stop (processes stopped, data kept)", c.Name, mode, providers.ErrUnsupported)
 	}
-	unlock, err := d.p.lockCluster(ctx, c.Name)
+	s, unlock, err := d.lockState(ctx, c.Name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	s, err := d.p.readState(c.Name)
-	if err != nil {
-		return err
-	}
 	if s == nil {
 		return fmt.Errorf("park cluster %q: no such cluster in %s", c.Name, d.p.cfg.Workdir)
 	}
@@ -222,15 +216,11 @@ func (d *Driver) Park(ctx context.Context, c providers.Cluster, mode v1alpha1.Pa
 // Unpark starts a parked c again, detached, and returns; Observe reports it
 // Running once it serves. A cluster that runs or is on its way is success.
 func (d *Driver) Unpark(ctx context.Context, c providers.Cluster) error {
-	unlock, err := d.p.lockCluster(ctx, c.Name)
+	s, unlock, err := d.lockState(ctx, c.Name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	s, err := d.p.readState(c.Name)
-	if err != nil {
-		return err
-	}
 	if s == nil {
 		return fmt.Errorf("unpark cluster %q: no such cluster in %s", c.Name, d.p.cfg.Workdir)
 	}
@@ -256,15 +246,11 @@ func (d *Driver) ScaleNodes(ctx context.Context, c providers.Cluster, n int32) e
 	if n < 1 || n > maxNodes {
 		return fmt.Errorf("scale cluster %q to %d nodes: use 1 to %d", c.Name, n, maxNodes)
 	}
-	unlock, err := d.p.lockCluster(ctx, c.Name)
+	s, unlock, err := d.lockState(ctx, c.Name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	s, err := d.p.readState(c.Name)
-	if err != nil {
-		return err
-	}
 	if s == nil || s.Phase != phaseRunning {
 		return fmt.Errorf("scale cluster %q: the cluster is not running", c.Name)
 	}
@@ -299,15 +285,11 @@ func (d *Driver) ScaleNodes(ctx context.Context, c providers.Cluster, n int32) e
 // Delete deletes c, its processes, data and state; a cluster that is gone
 // is success.
 func (d *Driver) Delete(ctx context.Context, c providers.Cluster) error {
-	unlock, err := d.p.lockCluster(ctx, c.Name)
+	s, unlock, err := d.lockState(ctx, c.Name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	s, err := d.p.readState(c.Name)
-	if err != nil {
-		return err
-	}
 	if s != nil {
 		d.endOp(s) // a create under way would rebuild what we delete
 		d.stopDataPlane(s)
@@ -324,6 +306,20 @@ func (d *Driver) Delete(ctx context.Context, c providers.Cluster) error {
 		return fmt.Errorf("delete cluster %q: %w", c.Name, err)
 	}
 	return d.p.removeState(c.Name)
+}
+
+// lockState takes the cluster's lock and reads its state (nil when it has
+// none); the caller releases the lock with unlock.
+func (d *Driver) lockState(ctx context.Context, name string) (s *clusterState, unlock func(), err error) {
+	unlock, err = d.p.lockCluster(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s, err = d.p.readState(name); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return s, unlock, nil
 }
 
 // startOp starts a kwokctl command for the cluster, detached.

@@ -28,6 +28,12 @@ func (c *Cluster) Processes() ([]Process, error) {
 	return ProcessesUnder(c.Workdir)
 }
 
+// ProcessesOf lists the running processes of the named cluster, which
+// need not be running (a parked cluster has none).
+func (p *Provider) ProcessesOf(name string) ([]Process, error) {
+	return ProcessesUnder(p.clusterDir(name))
+}
+
 // ResidentMemory is the sum of the resident memory of the cluster's
 // processes, in bytes.
 func (c *Cluster) ResidentMemory() (int64, error) {
@@ -91,22 +97,33 @@ func rss(pid int) int64 {
 	return 0
 }
 
-// stopProcesses waits up to grace for the processes under dir to exit, then
-// kills the rest.
-func stopProcesses(dir string, grace time.Duration) error {
+// stopProcesses waits up to grace for the processes under dir, and those
+// of before (listed before they were told to stop), to exit, then kills the
+// rest. A process counts as exited only once it is gone or a zombie: one
+// that is exiting has already lost its command line, so ProcessesUnder no
+// longer lists it, but it may still hold its listening sockets (the kernel
+// releases memory before files).
+func stopProcesses(dir string, before []Process, grace time.Duration) error {
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
 		procs, err := ProcessesUnder(dir)
-		if err != nil || len(procs) == 0 {
+		if err != nil {
 			return err
+		}
+		if len(procs) == 0 && allExited(before) {
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return killProcesses(dir)
+	for _, p := range before {
+		_ = syscall.Kill(p.PID, syscall.SIGKILL)
+	}
+	return killProcesses(dir, before)
 }
 
-// killProcesses kills whatever still runs under dir and waits for it to go.
-func killProcesses(dir string) error {
+// killProcesses kills whatever still runs under dir and waits for it, and
+// for the processes of before, to go.
+func killProcesses(dir string, before []Process) error {
 	procs, err := ProcessesUnder(dir)
 	if err != nil {
 		return err
@@ -116,7 +133,7 @@ func killProcesses(dir string) error {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if procs, err = ProcessesUnder(dir); err != nil || len(procs) == 0 {
+		if procs, err = ProcessesUnder(dir); err != nil || len(procs) == 0 && allExited(before) {
 			return err
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -124,14 +141,48 @@ func killProcesses(dir string) error {
 	return fmt.Errorf("processes of %s survived SIGKILL: %v", dir, procs)
 }
 
+// allExited reports whether every process is gone or a zombie with no
+// thread left (such a zombie holds no file, socket or memory; its parent, or
+// init, reaps it). A zombie leader whose other threads still run shares
+// their files: a kube-apiserver in that state was seen still listening.
+func allExited(procs []Process) bool {
+	for _, p := range procs {
+		dir := filepath.Join("/proc", strconv.Itoa(p.PID))
+		stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+		if err != nil {
+			continue // gone
+		}
+		if tasks, err := os.ReadDir(filepath.Join(dir, "task")); err == nil && len(tasks) > 1 {
+			return false
+		}
+		// The state follows the command name, which may hold spaces and
+		// parentheses: it is the field after the last ')'.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || i+2 >= len(stat) {
+			continue
+		}
+		if state := stat[i+2]; state != 'Z' && state != 'X' {
+			return false
+		}
+	}
+	return true
+}
+
 // watchdogScript waits for the owner process to end, then deletes every
-// cluster of the work directory. It runs in its own session so that it
-// outlives the owner, however the owner ends.
+// cluster of the work directory, data planes first: kwokctl knows nothing
+// of them, so it kills every process whose command line names the
+// cluster's directory (as ProcessesUnder finds them). It runs in its own
+// session so that it outlives the owner, however the owner ends.
 const watchdogScript = `owner="$1"; workdir="$2"; kwokctl="$3"
 while kill -0 "$owner" 2>/dev/null; do sleep 1; done
 for dir in "$workdir"/clusters/*/; do
   [ -d "$dir" ] || continue
   name=$(basename "$dir")
+  for proc in /proc/[0-9]*; do
+    case "$(tr '\0' ' ' < "$proc/cmdline" 2>/dev/null)" in
+      *"$dir"*fn-server*|*fn-server*"$dir"*) kill -9 "${proc#/proc/}" 2>/dev/null ;;
+    esac
+  done
   "$kwokctl" --name "$name" delete cluster
 done
 `

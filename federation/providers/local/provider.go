@@ -45,6 +45,14 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
+
+	// The data planes (Driver only): Fnfleet is the fnfleet binary run as
+	// `fnfleet fn-server`, empty meaning "fnfleet" beside kwokctl; FnImages
+	// is its --images file, if any; AddrDir is where data plane addresses
+	// are allocated machine-wide, empty meaning DefaultAddrDir.
+	Fnfleet  string
+	FnImages string
+	AddrDir  string
 }
 
 // Provider creates, stops, starts and deletes local clusters.
@@ -89,6 +97,12 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 2 * time.Minute
 	}
+	if cfg.Fnfleet == "" {
+		cfg.Fnfleet = filepath.Join(filepath.Dir(cfg.Binaries.Kwokctl), "fnfleet")
+	}
+	if cfg.AddrDir == "" {
+		cfg.AddrDir = DefaultAddrDir
+	}
 	p := &Provider{cfg: cfg, log: cfg.Logger}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -110,6 +124,9 @@ func (p *Provider) Workdir() string { return p.cfg.Workdir }
 func (p *Provider) Create(ctx context.Context, spec ClusterSpec) (*Cluster, error) {
 	if err := spec.validate(); err != nil {
 		return nil, err
+	}
+	if err := checkLimits(); err != nil {
+		return nil, fmt.Errorf("create cluster: %w", err)
 	}
 	if spec.Name == "" {
 		spec.Name = uniqueName()
@@ -218,13 +235,17 @@ func (p *Provider) Stop(ctx context.Context, name string) error {
 		return err
 	}
 	p.log.Info("stopping cluster", "cluster", name)
+	before, err := p.ProcessesOf(name)
+	if err != nil {
+		return fmt.Errorf("stop cluster %q: %w", name, err)
+	}
 	if err := p.kwokctl(ctx, name, "stop", "cluster"); err != nil {
 		return fmt.Errorf("stop cluster %q: %w", name, err)
 	}
 	// kwokctl signals the components and returns without waiting for them
 	// to exit: a parked cluster must run nothing, so wait, and kill what
 	// outlives the grace period.
-	if err := stopProcesses(p.clusterDir(name), stopGrace); err != nil {
+	if err := stopProcesses(p.clusterDir(name), before, stopGrace); err != nil {
 		return fmt.Errorf("stop cluster %q: %w", name, err)
 	}
 	return nil
@@ -239,6 +260,9 @@ func (p *Provider) Start(ctx context.Context, name string) (*Cluster, error) {
 	c, err := p.open(name)
 	if err != nil {
 		return nil, err
+	}
+	if err := checkLimits(); err != nil {
+		return nil, fmt.Errorf("start cluster %q: %w", name, err)
 	}
 	start := time.Now()
 	p.log.Info("starting cluster", "cluster", name)
@@ -261,8 +285,12 @@ func (p *Provider) Delete(ctx context.Context, name string) error {
 		return nil
 	}
 	p.log.Info("deleting cluster", "cluster", name)
-	err := p.kwokctl(ctx, name, "delete", "cluster")
-	if kerr := killProcesses(dir); kerr != nil {
+	before, err := ProcessesUnder(dir)
+	if err != nil {
+		return fmt.Errorf("delete cluster %q: %w", name, err)
+	}
+	err = p.kwokctl(ctx, name, "delete", "cluster")
+	if kerr := killProcesses(dir, before); kerr != nil {
 		err = errors.Join(err, kerr)
 	}
 	if err != nil {
@@ -306,6 +334,10 @@ func (p *Provider) Close() error {
 func (p *Provider) clusterDir(name string) string {
 	return filepath.Join(p.cfg.Workdir, "clusters", name)
 }
+
+// Open returns a cluster of this provider's work directory, whichever
+// process created it. It does not check that the cluster serves.
+func (p *Provider) Open(name string) (*Cluster, error) { return p.open(name) }
 
 func (p *Provider) open(name string) (*Cluster, error) {
 	dir := p.clusterDir(name)
@@ -353,7 +385,7 @@ func (p *Provider) kwokctl(ctx context.Context, name string, args ...string) err
 	var tail bytes.Buffer
 	fmt.Fprintf(logFile, "\n$ kwokctl --name %s %s\n", name, strings.Join(args, " "))
 
-	cmd := exec.CommandContext(ctx, p.cfg.Binaries.Kwokctl, append([]string{"--name", name}, args...)...)
+	cmd := detachedCommand(ctx, p.cfg.Binaries.Kwokctl, append([]string{"--name", name}, args...)...)
 	cmd.Env = p.env()
 	cmd.Stdout = &teeWriter{file: logFile, tail: &tail}
 	cmd.Stderr = cmd.Stdout

@@ -1,0 +1,116 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// A kwok cluster runs no containers, so the Fn a cluster "runs" is a real
+// `fnfleet fn-server` process on this machine: the cluster's data plane. It
+// listens on the cluster's own loopback address, keeps its database in the
+// cluster's directory (so it is parked and deleted with the cluster, and a
+// process listing of the cluster includes it), and starts detached like the
+// components.
+
+// fnLabel selects the Fn Service of charts/fn.
+const fnLabel = "app.kubernetes.io/name=fn"
+
+// dataPlaneGrace is how long a data plane may take to finish calls in flight
+// on SIGTERM before it is killed.
+const dataPlaneGrace = 5 * time.Second
+
+func (d *Driver) dataPlaneDir(name string) string {
+	return filepath.Join(d.p.clusterDir(name), "fn")
+}
+
+// dataPlaneRunning reports whether the state's data plane process lives.
+func (d *Driver) dataPlaneRunning(s *clusterState) bool {
+	if s.DataPlanePID == 0 {
+		return false
+	}
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(s.DataPlanePID), "cmdline"))
+	return err == nil && bytes.Contains(cmdline, []byte(d.dataPlaneDir(s.Spec.Name)))
+}
+
+// ensureDataPlane starts the cluster's data plane unless it runs.
+func (d *Driver) ensureDataPlane(s *clusterState) error {
+	if d.dataPlaneRunning(s) {
+		return nil
+	}
+	name := s.Spec.Name
+	if err := executable(d.p.cfg.Fnfleet); err != nil {
+		return fmt.Errorf("data plane of cluster %q: %w (build it with `go build -o bin/fnfleet ./cmd/fnfleet`, or set Config.Fnfleet)", name, err)
+	}
+	if err := os.MkdirAll(d.dataPlaneDir(name), 0o755); err != nil {
+		return fmt.Errorf("data plane of cluster %q: %w", name, err)
+	}
+	listen := net.JoinHostPort(s.Addr, strconv.Itoa(FnPort))
+	args := []string{"fn-server", "--addr", listen, "--data", d.dataPlaneDir(name), "--public-url", "http://" + listen}
+	if d.p.cfg.FnImages != "" {
+		args = append(args, "--images", d.p.cfg.FnImages)
+	}
+	state := filepath.Join(d.p.cfg.Workdir, "state")
+	pid, err := startDetached(d.p.env(), filepath.Join(d.p.cfg.Workdir, "logs", name+".fn-server.log"),
+		filepath.Join(state, name+".fn.rc"), d.p.cfg.Fnfleet, args...)
+	if err != nil {
+		return fmt.Errorf("data plane of cluster %q: %w", name, err)
+	}
+	d.p.log.Info("started data plane", "cluster", name, "addr", listen, "pid", pid)
+	s.DataPlanePID = pid
+	return nil
+}
+
+// stopDataPlane ends the data plane: SIGTERM, then SIGKILL after
+// dataPlaneGrace. It returns once the process is gone.
+func (d *Driver) stopDataPlane(s *clusterState) {
+	if !d.dataPlaneRunning(s) {
+		s.DataPlanePID = 0
+		return
+	}
+	_ = syscall.Kill(-s.DataPlanePID, syscall.SIGTERM)
+	deadline := time.Now().Add(dataPlaneGrace)
+	for d.dataPlaneRunning(s) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = syscall.Kill(-s.DataPlanePID, syscall.SIGKILL)
+	s.DataPlanePID = 0
+}
+
+// publishAddress plays the cloud's load-balancer controller, which a kwok
+// cluster lacks: it writes the data plane's address as the load-balancer
+// ingress of the cluster's Fn Services of type LoadBalancer that lack it.
+// It is level-based (every Observe of a running cluster), so it needs no
+// process of its own and heals an address that someone overwrote.
+func publishAddress(ctx context.Context, c *Cluster, addr string) error {
+	client, err := kubernetes.NewForConfig(c.RESTConfig)
+	if err != nil {
+		return err
+	}
+	svcs, err := client.CoreV1().Services("").List(ctx, metav1.ListOptions{LabelSelector: fnLabel})
+	if err != nil {
+		return fmt.Errorf("list Fn services: %w", err)
+	}
+	for i := range svcs.Items {
+		svc := &svcs.Items[i]
+		ingress := svc.Status.LoadBalancer.Ingress
+		if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(ingress) == 1 && ingress[0].IP == addr {
+			continue
+		}
+		svc.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: addr}}
+		if _, err := client.CoreV1().Services(svc.Namespace).UpdateStatus(ctx, svc, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("publish %s on service %s/%s: %w", addr, svc.Namespace, svc.Name, err)
+		}
+	}
+	return nil
+}

@@ -83,7 +83,8 @@ run: tools build ## bring up a local fleet (hub, 2 members with Fn, a placed app
 	$(BIN)/fnfleet up
 
 .PHONY: test
-test: lint tools ## lint, then every test (real clusters included) with the race detector
+# build: the local provider runs bin/fnfleet as each cluster's data plane.
+test: lint tools build ## lint, then every test (real clusters included) with the race detector
 	$(GOTEST) ./...
 
 .PHONY: bench

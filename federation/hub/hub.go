@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
@@ -91,11 +92,22 @@ type Client struct {
 
 // New returns a client for the hub that cfg points at.
 func New(cfg *rest.Config) (*Client, error) {
-	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
+	rc, err := RESTClient(cfg, v1alpha1.GroupVersion(), v1alpha1.AddToScheme)
+	if err != nil {
 		return nil, fmt.Errorf("hub client: %w", err)
 	}
-	gv := v1alpha1.GroupVersion()
+	return &Client{rest: rc}, nil
+}
+
+// RESTClient returns a typed REST client for the API group gv in the hub,
+// whose types addToScheme registers: fnfleet's own, or another project's
+// that a shell keeps in the hub (Cluster API's Clusters, for the capi
+// provider).
+func RESTClient(cfg *rest.Config, gv schema.GroupVersion, addToScheme func(*runtime.Scheme) error) (rest.Interface, error) {
+	scheme := runtime.NewScheme()
+	if err := addToScheme(scheme); err != nil {
+		return nil, fmt.Errorf("register %s: %w", gv, err)
+	}
 	c := rest.CopyConfig(cfg)
 	c.GroupVersion = &gv
 	c.APIPath = "/apis"
@@ -105,9 +117,9 @@ func New(cfg *rest.Config) (*Client, error) {
 	}
 	rc, err := rest.RESTClientFor(c)
 	if err != nil {
-		return nil, fmt.Errorf("hub client: %w", err)
+		return nil, fmt.Errorf("REST client for %s: %w", gv, err)
 	}
-	return &Client{rest: rc}, nil
+	return rc, nil
 }
 
 const (

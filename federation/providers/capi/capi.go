@@ -30,8 +30,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
@@ -39,6 +37,7 @@ import (
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/lifecycle"
 	"github.com/fnfleet/fnfleet/federation/providers"
 )
@@ -82,19 +81,7 @@ var _ providers.Provider = (*Provider)(nil)
 // New returns a provider for the hub that cfg points at. The hub must serve
 // cluster.x-k8s.io/v1beta2 (CAPI v1.11 and later).
 func New(cfg *rest.Config) (*Provider, error) {
-	scheme := runtime.NewScheme()
-	if err := clusterv1.AddToScheme(scheme); err != nil {
-		return nil, fmt.Errorf("capi provider: %w", err)
-	}
-	gv := clusterv1.GroupVersion
-	c := rest.CopyConfig(cfg)
-	c.GroupVersion = &gv
-	c.APIPath = "/apis"
-	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
-	if c.UserAgent == "" {
-		c.UserAgent = "fnfleet"
-	}
-	rc, err := rest.RESTClientFor(c)
+	rc, err := hub.RESTClient(cfg, clusterv1.GroupVersion, clusterv1.AddToScheme)
 	if err != nil {
 		return nil, fmt.Errorf("capi provider: %w", err)
 	}

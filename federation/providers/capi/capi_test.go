@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	clusterv1 "sigs.k8s.io/cluster-api/api/core/v1beta2"
 	"sigs.k8s.io/yaml"
@@ -144,16 +143,9 @@ func TestClusterLifeOnARealHub(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(nodes.Items) != 3 || nodes.Items[0].Labels[corev1.LabelTopologyRegion] != "eu-west" {
-			t.Errorf("the kubeconfig reaches %d nodes, want the member's 3 in eu-west", len(nodes.Items))
+		nodes := testbed.NodesVia(ctx, t, kubeconfig)
+		if len(nodes) != 3 || nodes[0].Labels[corev1.LabelTopologyRegion] != "eu-west" {
+			t.Errorf("the kubeconfig reaches %d nodes, want the member's 3 in eu-west", len(nodes))
 		}
 	})
 

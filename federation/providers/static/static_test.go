@@ -103,17 +103,9 @@ func TestObservesARegisteredCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg, err := clientcmd.RESTConfigFromKubeConfig(got)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(nodes.Items) != 2 || nodes.Items[0].Labels[corev1.LabelTopologyRegion] != "on-prem" {
-			t.Errorf("the kubeconfig reaches %d nodes (first in region %q), want the member's 2 in on-prem",
-				len(nodes.Items), nodes.Items[0].Labels[corev1.LabelTopologyRegion])
+		nodes := testbed.NodesVia(ctx, t, got)
+		if len(nodes) != 2 || nodes[0].Labels[corev1.LabelTopologyRegion] != "on-prem" {
+			t.Errorf("the kubeconfig reaches %d nodes, want the member's 2 in on-prem", len(nodes))
 		}
 	})
 

@@ -1,5 +1,6 @@
 // Package hub reads and writes the fnfleet API objects (MemberCluster,
-// FleetApp) in the hub cluster, and installs the API itself.
+// FleetApp, ClusterPool) and the member clusters' kubeconfig Secrets in the
+// hub cluster, and installs the API itself.
 //
 // Writes carry the resourceVersion they were read at, so two writers never
 // overwrite each other silently: the loser gets a Conflict and re-reads.
@@ -7,10 +8,12 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,7 +21,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
@@ -88,6 +93,7 @@ func waitEstablished(ctx context.Context, client apiextensions.Interface, name s
 // hub and shares it.
 type Client struct {
 	rest rest.Interface
+	core corev1client.CoreV1Interface
 }
 
 // New returns a client for the hub that cfg points at.
@@ -96,7 +102,11 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hub client: %w", err)
 	}
-	return &Client{rest: rc}, nil
+	core, err := corev1client.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("hub client: %w", err)
+	}
+	return &Client{rest: rc, core: core}, nil
 }
 
 // RESTClient returns a typed REST client for the API group gv in the hub,
@@ -201,4 +211,121 @@ func (c *Client) UpdateFleetAppStatus(ctx context.Context, app *v1alpha1.FleetAp
 		return nil, fmt.Errorf("update FleetApp %s/%s status: %w", app.Namespace, app.Name, err)
 	}
 	return out, nil
+}
+
+// DeleteMemberCluster asks the hub to delete the member cluster called
+// name; lifecycle then deletes the cluster itself and lets the object go.
+func (c *Client) DeleteMemberCluster(ctx context.Context, name string) error {
+	if err := c.rest.Delete().Resource(memberClusters).Name(name).Do(ctx).Error(); err != nil {
+		return fmt.Errorf("delete MemberCluster %s: %w", name, err)
+	}
+	return nil
+}
+
+// UpdateMemberCluster writes mc's metadata and spec (its finalizers, for
+// lifecycle), failing with a Conflict if the object changed since mc was
+// read.
+func (c *Client) UpdateMemberCluster(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCluster, error) {
+	out := &v1alpha1.MemberCluster{}
+	if err := c.rest.Put().Resource(memberClusters).Name(mc.Name).Body(mc).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("update MemberCluster %s: %w", mc.Name, err)
+	}
+	return out, nil
+}
+
+// ApplyMemberClusterStatus sets, by server-side apply as field manager
+// manager, exactly the status fields st holds (its non-empty ones), at the
+// resourceVersion the caller read: a Conflict if the object changed since.
+// Fields the manager set before and st leaves empty are removed; fields of
+// other managers are left alone, conditions included (they merge by type).
+// So lifecycle and reconcile each write their own fields of one status
+// without reading and rewriting the other's.
+func (c *Client) ApplyMemberClusterStatus(ctx context.Context, name, resourceVersion, manager string, st *v1alpha1.MemberClusterStatus) (*v1alpha1.MemberCluster, error) {
+	if resourceVersion == "" {
+		return nil, fmt.Errorf("apply MemberCluster %s status: a resourceVersion is required, so that the write is fenced by the read", name)
+	}
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": v1alpha1.GroupVersion().String(),
+		"kind":       "MemberCluster",
+		"metadata":   map[string]any{"name": name, "resourceVersion": resourceVersion},
+		"status":     st,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("apply MemberCluster %s status: %w", name, err)
+	}
+	out := &v1alpha1.MemberCluster{}
+	err = c.rest.Patch(types.ApplyPatchType).Resource(memberClusters).Name(name).SubResource("status").
+		Param("fieldManager", manager).
+		// Each field has one writer by design, so a field another manager
+		// touched (a person with kubectl edit) is taken back.
+		Param("force", "true").
+		Body(body).Do(ctx).Into(out)
+	if err != nil {
+		return nil, fmt.Errorf("apply MemberCluster %s status as %s: %w", name, manager, err)
+	}
+	return out, nil
+}
+
+// GetClusterPool reads the cluster pool called name.
+func (c *Client) GetClusterPool(ctx context.Context, name string) (*v1alpha1.ClusterPool, error) {
+	out := &v1alpha1.ClusterPool{}
+	if err := c.rest.Get().Resource(clusterPools).Name(name).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("get ClusterPool %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// UpdateClusterPoolStatus writes pool's status, failing with a Conflict if
+// the object changed since pool was read.
+func (c *Client) UpdateClusterPoolStatus(ctx context.Context, pool *v1alpha1.ClusterPool) (*v1alpha1.ClusterPool, error) {
+	out := &v1alpha1.ClusterPool{}
+	if err := c.rest.Put().Resource(clusterPools).Name(pool.Name).SubResource("status").Body(pool).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("update ClusterPool %s status: %w", pool.Name, err)
+	}
+	return out, nil
+}
+
+// CreateClusterPool creates pool.
+func (c *Client) CreateClusterPool(ctx context.Context, pool *v1alpha1.ClusterPool) (*v1alpha1.ClusterPool, error) {
+	out := &v1alpha1.ClusterPool{}
+	if err := c.rest.Post().Resource(clusterPools).Body(pool).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("create ClusterPool %s: %w", pool.Name, err)
+	}
+	return out, nil
+}
+
+// ListFleetApps lists the FleetApps of every namespace.
+func (c *Client) ListFleetApps(ctx context.Context) (*v1alpha1.FleetAppList, error) {
+	out := &v1alpha1.FleetAppList{}
+	if err := c.rest.Get().Resource(fleetApps).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("list FleetApps: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteFleetApp deletes the FleetApp namespace/name.
+func (c *Client) DeleteFleetApp(ctx context.Context, namespace, name string) error {
+	if err := c.rest.Delete().Namespace(namespace).Resource(fleetApps).Name(name).Do(ctx).Error(); err != nil {
+		return fmt.Errorf("delete FleetApp %s/%s: %w", namespace, name, err)
+	}
+	return nil
+}
+
+// REST is the client's REST interface for the fnfleet API group, for
+// watches (informers in local mode).
+func (c *Client) REST() rest.Interface { return c.rest }
+
+// Secrets returns the hub's Secrets in namespace: where the kubeconfigs
+// of member clusters live, and nowhere else.
+func (c *Client) Secrets(namespace string) corev1client.SecretInterface {
+	return c.core.Secrets(namespace)
+}
+
+// EnsureNamespace creates namespace in the hub when it is missing.
+func (c *Client) EnsureNamespace(ctx context.Context, namespace string) error {
+	_, err := c.core.Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s in the hub: %w", namespace, err)
+	}
+	return nil
 }

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
@@ -26,6 +29,8 @@ type AppHub interface {
 	// UpdateFleetAppStatus writes app's status, failing with a Conflict
 	// if the object changed since app was read.
 	UpdateFleetAppStatus(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error)
+	// CreateMemberCluster creates the clusters a capacity request names.
+	CreateMemberCluster(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCluster, error)
 }
 
 // Deployer puts an Fn app on the Fn server at endpoint (a member's
@@ -148,7 +153,7 @@ func (p *Placement) step(ctx context.Context, key types.NamespacedName) (app *v1
 		outcome = err
 	} else {
 		recordDecision(&want.Status, d, read.Generation, now)
-		outcome = p.deploy(ctx, want, members.Items, now)
+		outcome = errors.Join(p.deploy(ctx, want, members.Items, now), p.requestClusters(ctx, want, pools.Items))
 	}
 
 	if equality.Semantic.DeepEqual(read.Status, want.Status) {
@@ -211,4 +216,76 @@ func (p *Placement) deploy(ctx context.Context, app *v1alpha1.FleetApp, members 
 	setCondition(&st.Conditions, v1alpha1.AppDeployed, true, "Deployed",
 		fmt.Sprintf("Fn app %s deployed on %d clusters", app.Spec.App.Name, len(st.Placement)), app.Generation, now)
 	return nil
+}
+
+// requestClusters creates the MemberClusters the app's capacity request
+// names, from its pool, for lifecycle to provision. A name that exists is
+// success: the names derive from the app's UID and a slot, so a repeated or
+// concurrent decision asks for the same clusters. The pool's maxClusters is
+// held by lifecycle's admission (a cluster beyond it stays Pending), since
+// several apps may ask at once.
+func (p *Placement) requestClusters(ctx context.Context, app *v1alpha1.FleetApp, pools []v1alpha1.ClusterPool) error {
+	r := app.Status.CapacityRequest
+	if r == nil || len(r.Create) == 0 {
+		return nil
+	}
+	i := slices.IndexFunc(pools, func(pl v1alpha1.ClusterPool) bool { return pl.Name == r.Pool })
+	if i < 0 {
+		return fmt.Errorf("capacity request names ClusterPool %q, which is gone", r.Pool)
+	}
+	var errs []error
+	for _, name := range r.Create {
+		_, err := p.hub.CreateMemberCluster(ctx, MemberFromPool(name, &pools[i], app))
+		switch {
+		case err == nil:
+			p.log.Info("requested cluster", "cluster", name, "pool", r.Pool, "app", app.Namespace+"/"+app.Name)
+		case apierrors.IsAlreadyExists(err):
+		default:
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Labels and annotations of a cluster placement requested.
+const (
+	// PoolLabel names the pool a MemberCluster was made from.
+	PoolLabel = "fnfleet.dev/pool"
+	// RequestedByAnnotation names the FleetApp whose capacity request made
+	// the cluster, for a person reading it.
+	RequestedByAnnotation = "fnfleet.dev/requested-by"
+)
+
+// MemberFromPool is the MemberCluster called name that pool makes: the
+// pool's provider, place, price, tier, parking and autoscale policy, its
+// labels, and the finalizer that holds the object until the cluster
+// itself is deleted.
+func MemberFromPool(name string, pool *v1alpha1.ClusterPool, app *v1alpha1.FleetApp) *v1alpha1.MemberCluster {
+	labels := maps.Clone(pool.Spec.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[PoolLabel] = pool.Name
+	mc := &v1alpha1.MemberCluster{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Finalizers: []string{Finalizer}},
+		Spec: v1alpha1.MemberClusterSpec{
+			Provider: *pool.Spec.Provider.DeepCopy(), Region: pool.Spec.Region, Zone: pool.Spec.Zone,
+			Tier: pool.Spec.Tier, Taints: slices.Clone(pool.Spec.Taints),
+			PoolRef: &v1alpha1.ClusterPoolReference{Name: pool.Name},
+		},
+	}
+	if app != nil {
+		mc.Annotations = map[string]string{RequestedByAnnotation: app.Namespace + "/" + app.Name}
+	}
+	if c := pool.Spec.CostPerHour; c != nil {
+		cost := c.DeepCopy()
+		mc.Spec.CostPerHour = &cost
+	}
+	if pool.Spec.Parking != nil {
+		mc.Spec.Parking = pool.Spec.Parking.DeepCopy()
+	}
+	if pool.Spec.NodeAutoscale != nil {
+		mc.Spec.NodeAutoscale = pool.Spec.NodeAutoscale.DeepCopy()
+	}
+	return mc
 }

@@ -274,12 +274,25 @@ func TestPlacementAsksAPoolForClusters(t *testing.T) {
 	if req == nil || req.Pool != "ap-burst" || req.CreateCount != 2 || len(req.Create) != 2 || !strings.HasPrefix(req.Create[0], "ap-burst-") {
 		t.Fatalf("capacity request %+v; want two clusters named from pool ap-burst (%s)", req, got.Status.Explanation)
 	}
+	// The shell created them from the pool, for lifecycle to provision.
+	for _, name := range req.Create {
+		mc := h.member(name)
+		if mc == nil || mc.Spec.PoolRef == nil || mc.Spec.PoolRef.Name != "ap-burst" || mc.Spec.Region != "ap-south" || mc.Spec.Provider.Name != "local" ||
+			!slices.Contains(mc.Finalizers, control.Finalizer) || mc.Labels[control.PoolLabel] != "ap-burst" {
+			t.Fatalf("member %s = %+v; want one made from pool ap-burst, with lifecycle's finalizer", name, mc)
+		}
+	}
+	// On their way, they are coming capacity: a second decision asks for
+	// nothing more, and creates nothing twice.
 	again, err := p.Reconcile(t.Context(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(again.Status.CapacityRequest.Create, req.Create) {
-		t.Fatalf("second decision asks for %v, first for %v", again.Status.CapacityRequest.Create, req.Create)
+	if r := again.Status.CapacityRequest; r != nil && len(r.Create) > 0 {
+		t.Fatalf("second decision asks for %v while %v are coming", r.Create, req.Create)
+	}
+	if n := len(h.memberNames()); n != 3 {
+		t.Errorf("%d members, want 3 (eu and the two created once)", n)
 	}
 }
 
@@ -416,6 +429,16 @@ func (h *hub) ListClusterPools(context.Context) (*v1alpha1.ClusterPoolList, erro
 	return list, nil
 }
 
+func (h *hub) CreateMemberCluster(_ context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCluster, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if slices.ContainsFunc(h.members, func(o v1alpha1.MemberCluster) bool { return o.Name == mc.Name }) {
+		return nil, apierrors.NewAlreadyExists(schema.GroupResource{Group: "fnfleet.dev", Resource: "memberclusters"}, mc.Name)
+	}
+	h.members = append(h.members, *mc.DeepCopy())
+	return mc.DeepCopy(), nil
+}
+
 func (h *hub) UpdateFleetAppStatus(_ context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -450,6 +473,27 @@ func (h *hub) app() *v1alpha1.FleetApp {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.fa.DeepCopy()
+}
+
+func (h *hub) member(name string) *v1alpha1.MemberCluster {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := range h.members {
+		if h.members[i].Name == name {
+			return h.members[i].DeepCopy()
+		}
+	}
+	return nil
+}
+
+func (h *hub) memberNames() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var names []string
+	for i := range h.members {
+		names = append(names, h.members[i].Name)
+	}
+	return names
 }
 
 func (h *hub) writtenAt() []string {

@@ -73,3 +73,11 @@ type Provider interface {
 // ErrUnsupported is wrapped by a call the provider cannot do (a create on
 // static, ScaleToZero on local), with a message saying what to do instead.
 var ErrUnsupported = errors.New("not supported by this provider")
+
+// FnValuer is implemented by a provider whose clusters need values of
+// their own for charts/fn (beyond a LoadBalancer Service, which every
+// cluster gets): the local provider runs Fn's data plane outside the
+// cluster, on the Service's port and with its own database.
+type FnValuer interface {
+	FnValues(c Cluster) map[string]any
+}

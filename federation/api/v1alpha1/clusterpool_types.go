@@ -138,6 +138,17 @@ type ClusterPoolStatus struct {
 	// +optional
 	Parked int32 `json:"parked,omitempty"`
 
+	// Admitted names the MemberClusters this pool has let provision, at
+	// most maxClusters. Lifecycle adds a cluster's name, at the pool's
+	// resourceVersion, before the cluster's first create, and removes it
+	// once the cluster is gone; names without a MemberCluster are pruned.
+	// This write is what holds maxClusters when several apps ask for
+	// clusters of one pool at once.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=1000
+	Admitted []string `json:"admitted,omitempty"`
+
 	// Conditions with reasons.
 	// +optional
 	// +listType=map

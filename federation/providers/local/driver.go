@@ -438,3 +438,16 @@ func specFor(c providers.Cluster) (ClusterSpec, error) {
 	}
 	return spec, nil
 }
+
+var _ providers.FnValuer = (*Driver)(nil)
+
+// FnValues are charts/fn's values for a local cluster: the Service listens
+// on the data plane's port (its load-balancer address is the data plane's,
+// published by Observe), and the chart keeps no volume, since the data
+// plane keeps its SQLite database in the cluster's work directory.
+func (d *Driver) FnValues(providers.Cluster) map[string]any {
+	return map[string]any{
+		"persistence": map[string]any{"enabled": false},
+		"service":     map[string]any{"type": "LoadBalancer", "port": FnPort},
+	}
+}

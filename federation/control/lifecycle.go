@@ -1,0 +1,662 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/lifecycle"
+	"github.com/fnfleet/fnfleet/federation/observe"
+	"github.com/fnfleet/fnfleet/federation/parking"
+	"github.com/fnfleet/fnfleet/federation/providers"
+	"github.com/fnfleet/fnfleet/installer"
+)
+
+// Names lifecycle writes under.
+const (
+	// LifecycleManager is lifecycle's field manager: it owns phase,
+	// phaseSince, failures, desiredNodes, lastScaleTime, fnEndpoint,
+	// kubeconfigSecretRef and the conditions Provisioned, FnInstalled,
+	// Parked, Schedulable and NodesScaled.
+	LifecycleManager = "fnfleet-lifecycle"
+	// Finalizer holds a MemberCluster that fnfleet provisions until
+	// lifecycle has deleted the cluster itself.
+	Finalizer = "fnfleet.dev/lifecycle"
+	// DefaultSecretNamespace is where the kubeconfig Secrets live.
+	DefaultSecretNamespace = "fnfleet-system"
+	// kubeconfigKey is the key of a kubeconfig Secret: Cluster API's
+	// convention (`<name>-kubeconfig`, key `value`).
+	kubeconfigKey = "value"
+	// clusterLabel labels a kubeconfig Secret with its cluster.
+	clusterLabel = "fnfleet.dev/cluster"
+	// installPoll is how often a running install looks at the cluster, so
+	// that a provider playing a load-balancer controller (local) publishes
+	// the Fn Service's address while Helm waits for it.
+	installPoll = 250 * time.Millisecond
+)
+
+// ClusterHub is the part of the hub the lifecycle shell reads and writes.
+type ClusterHub interface {
+	GetMemberCluster(ctx context.Context, name string) (*v1alpha1.MemberCluster, error)
+	ListMemberClusters(ctx context.Context) (*v1alpha1.MemberClusterList, error)
+	// UpdateMemberCluster writes metadata (the finalizer) at the
+	// resourceVersion read.
+	UpdateMemberCluster(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCluster, error)
+	// ApplyMemberClusterStatus applies st's fields as manager, at the
+	// resourceVersion read.
+	ApplyMemberClusterStatus(ctx context.Context, name, resourceVersion, manager string, st *v1alpha1.MemberClusterStatus) (*v1alpha1.MemberCluster, error)
+	GetClusterPool(ctx context.Context, name string) (*v1alpha1.ClusterPool, error)
+	UpdateClusterPoolStatus(ctx context.Context, pool *v1alpha1.ClusterPool) (*v1alpha1.ClusterPool, error)
+	// ListFleetApps gives the placements and wake requests.
+	ListFleetApps(ctx context.Context) (*v1alpha1.FleetAppList, error)
+	Secrets(namespace string) corev1client.SecretInterface
+	EnsureNamespace(ctx context.Context, namespace string) error
+}
+
+// FnInstaller installs charts/fn and reads its release; *installer.Installer
+// is one.
+type FnInstaller interface {
+	Apply(ctx context.Context, target installer.Target, rel installer.Release) (installer.Result, error)
+	Status(ctx context.Context, target installer.Target, rel installer.Release) (installer.State, error)
+}
+
+// LifecycleConfig is what a Lifecycle works with.
+type LifecycleConfig struct {
+	Hub ClusterHub
+	// Providers by spec.provider.name ("local", "capi", "static").
+	Providers map[string]providers.Provider
+	Installer FnInstaller
+	// SecretNamespace holds the kubeconfig Secrets; DefaultSecretNamespace
+	// when empty.
+	SecretNamespace string
+	// Machine and Parking tune the pure cores.
+	Machine lifecycle.Options
+	Parking parking.Options
+	// HTTPClient probes Fn endpoints; nil means a client of its own.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Lifecycle is the shell of the lifecycle function: one call moves one
+// MemberCluster one step through its lifecycle (lifecycle.Step) and does the
+// step's one action through the cluster's provider or the installer. It is
+// safe for concurrent use; concurrent calls for one cluster do its actions
+// at most once each, because every action is idempotent and serialised by
+// the provider (a lock per local cluster, one object per CAPI cluster) or
+// the installer (a Lease per release), and every write is fenced by the
+// resourceVersion read.
+type Lifecycle struct {
+	hub       ClusterHub
+	providers map[string]providers.Provider
+	installer FnInstaller
+	secretNS  string
+	machine   lifecycle.Options
+	parking   parking.Options
+	http      *http.Client
+	now       func() time.Time
+	log       *slog.Logger
+
+	nsOnce sync.Once
+	nsErr  error
+}
+
+// NewLifecycle returns the lifecycle shell for cfg.
+func NewLifecycle(cfg LifecycleConfig) (*Lifecycle, error) {
+	if cfg.Hub == nil || cfg.Installer == nil || len(cfg.Providers) == 0 {
+		return nil, errors.New("lifecycle shell: a hub, an installer and at least one provider are required")
+	}
+	l := &Lifecycle{
+		hub: cfg.Hub, providers: cfg.Providers, installer: cfg.Installer, secretNS: cfg.SecretNamespace,
+		machine: cfg.Machine, parking: cfg.Parking, http: cfg.HTTPClient, now: cfg.Now, log: cfg.Logger,
+	}
+	if l.secretNS == "" {
+		l.secretNS = DefaultSecretNamespace
+	}
+	if l.http == nil {
+		l.http = &http.Client{}
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.log == nil {
+		l.log = slog.Default()
+	}
+	return l, nil
+}
+
+// Reconcile moves the MemberCluster name one step: it reads the cluster and
+// its pool, observes the provider and the cluster's Fn, decides with
+// lifecycle.Step, does the one action, and applies lifecycle's status
+// fields at the resourceVersion it read; on a Conflict it reads again and
+// redoes the step (the action is idempotent). It returns when to call
+// again. A MemberCluster that does not exist is not an error.
+//
+// An action that fails is recorded (the phase goes to Failed with the
+// provider's words, or a condition says what failed) and returned as the
+// error, so the caller retries.
+func (l *Lifecycle) Reconcile(ctx context.Context, name string) (next time.Time, err error) {
+	var outcome error
+	err = onConflict(func() error {
+		var err error
+		next, outcome, err = l.step(ctx, name)
+		return err
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("lifecycle of MemberCluster %s: %w", name, err)
+	}
+	if outcome != nil {
+		return next, fmt.Errorf("lifecycle of MemberCluster %s: %w", name, outcome)
+	}
+	return next, nil
+}
+
+// member is what one step knows of a cluster.
+type member struct {
+	mc       *v1alpha1.MemberCluster
+	pool     *v1alpha1.ClusterPool // nil for a cluster registered by hand
+	provider providers.Provider
+	cluster  providers.Cluster
+	// rest is the cluster's API, once its kubeconfig is readable.
+	rest      *rest.Config
+	secretRef *v1alpha1.SecretKeyRef
+	release   installer.State
+}
+
+// step is one read-observe-decide-act-write pass. err is an I/O error (a
+// Conflict among them); outcome is a failure the pass recorded.
+func (l *Lifecycle) step(ctx context.Context, name string) (next time.Time, outcome, err error) {
+	// Times in the status have whole seconds on the wire: a step that
+	// decides nothing new must write an equal status, so it does not
+	// write at all.
+	now := l.now().Truncate(time.Second)
+	mc, err := l.hub.GetMemberCluster(ctx, name)
+	if apierrors.IsNotFound(err) {
+		return time.Time{}, nil, nil
+	}
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	if mc, err = l.ensureFinalizer(ctx, mc); err != nil {
+		return time.Time{}, nil, err
+	}
+	m := &member{mc: mc, secretRef: mc.Status.KubeconfigSecretRef}
+	if err := l.resolve(ctx, m); err != nil {
+		return time.Time{}, nil, err
+	}
+
+	if full, msg, err := l.admit(ctx, m); err != nil || full {
+		if err != nil {
+			return time.Time{}, nil, err
+		}
+		return l.waitForRoom(ctx, m, msg, now)
+	}
+
+	obs, err := l.observe(ctx, m)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	apps, err := l.hub.ListFleetApps(ctx)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	in := lifecycle.Input{Cluster: mc, Observed: obs, Parking: l.shouldRun(mc, apps.Items, now), Now: now, Options: l.machine}
+	d := lifecycle.Step(in)
+
+	if d.Action.Kind != lifecycle.ActNone {
+		if failed := l.act(ctx, m, d.Action); failed != nil {
+			outcome = failed
+			d = l.recordFailure(in, d, failed)
+		}
+	}
+	if d.Gone {
+		return time.Time{}, outcome, l.forget(ctx, m)
+	}
+	if err := l.write(ctx, m, d); err != nil {
+		return time.Time{}, nil, err
+	}
+	return d.Next, outcome, nil
+}
+
+// ensureFinalizer puts the finalizer on a cluster fnfleet provisions, before
+// anything is created, so that deleting the MemberCluster waits for the
+// cluster itself to be deleted. A static cluster is not fnfleet's to
+// delete and gets none.
+func (l *Lifecycle) ensureFinalizer(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCluster, error) {
+	if mc.Spec.Provider.Name == "static" || mc.DeletionTimestamp != nil || slices.Contains(mc.Finalizers, Finalizer) {
+		return mc, nil
+	}
+	want := mc.DeepCopy()
+	want.Finalizers = append(want.Finalizers, Finalizer)
+	return l.hub.UpdateMemberCluster(ctx, want)
+}
+
+// resolve finds the cluster's pool and provider, and the shape the provider
+// is told.
+func (l *Lifecycle) resolve(ctx context.Context, m *member) error {
+	mc := m.mc
+	if ref := mc.Spec.PoolRef; ref != nil {
+		pool, err := l.hub.GetClusterPool(ctx, ref.Name)
+		switch {
+		case apierrors.IsNotFound(err):
+			// The cluster keeps running as it is; only a create needs
+			// the pool's shape.
+		case err != nil:
+			return err
+		default:
+			m.pool = pool
+		}
+	}
+	m.provider = l.providers[mc.Spec.Provider.Name]
+	m.cluster = providers.Cluster{
+		Name: mc.Name, Region: mc.Spec.Region, Zone: mc.Spec.Zone,
+		Nodes: max(mc.Status.DesiredNodes, 1), Config: mc.Spec.Provider.Config,
+	}
+	if p := m.pool; p != nil {
+		if mc.Status.DesiredNodes == 0 && p.Spec.Nodes > 0 {
+			m.cluster.Nodes = p.Spec.Nodes
+		}
+		m.cluster.NodeCapacity = p.Spec.NodeCapacity
+		m.cluster.NodeLabels = maps.Clone(p.Spec.Labels)
+	}
+	return nil
+}
+
+// admit holds the pool's maxClusters against every app asking at once: a
+// pool cluster may leave Pending only once its name is in the pool's
+// status.admitted, added at the pool's resourceVersion (a Conflict redoes
+// the step, which then sees the other writer's name). It reports full, with
+// why, when the pool has no room.
+func (l *Lifecycle) admit(ctx context.Context, m *member) (full bool, msg string, err error) {
+	mc, pool := m.mc, m.pool
+	if mc.Spec.PoolRef == nil || mc.DeletionTimestamp != nil || (mc.Status.Phase != "" && mc.Status.Phase != v1alpha1.PhasePending) {
+		return false, "", nil
+	}
+	if pool == nil {
+		return true, "its ClusterPool " + mc.Spec.PoolRef.Name + " does not exist: create it, or delete this MemberCluster", nil
+	}
+	if slices.Contains(pool.Status.Admitted, mc.Name) {
+		return false, "", nil
+	}
+	members, err := l.hub.ListMemberClusters(ctx)
+	if err != nil {
+		return false, "", err
+	}
+	kept := make([]string, 0, len(pool.Status.Admitted)+1)
+	for _, name := range pool.Status.Admitted {
+		if slices.ContainsFunc(members.Items, func(o v1alpha1.MemberCluster) bool { return o.Name == name }) {
+			kept = append(kept, name)
+		}
+	}
+	if int32(len(kept)) >= pool.Spec.MaxClusters {
+		return true, fmt.Sprintf("ClusterPool %s is full: %d of its maxClusters %d are admitted (%v); waits for one of them to go, or raise maxClusters",
+			pool.Name, len(kept), pool.Spec.MaxClusters, kept), nil
+	}
+	want := pool.DeepCopy()
+	want.Status.Admitted = append(kept, mc.Name)
+	slices.Sort(want.Status.Admitted)
+	if _, err := l.hub.UpdateClusterPoolStatus(ctx, want); err != nil {
+		return false, "", err
+	}
+	l.log.Info("admitted by its pool", "cluster", mc.Name, "pool", pool.Name, "admitted", len(want.Status.Admitted), "maxClusters", pool.Spec.MaxClusters)
+	return false, "", nil
+}
+
+// waitForRoom records that a Pending cluster waits for its pool.
+func (l *Lifecycle) waitForRoom(ctx context.Context, m *member, msg string, now time.Time) (time.Time, error, error) {
+	d := lifecycle.Decision{Status: lifecycle.Status{Phase: v1alpha1.PhasePending, PhaseSince: now}}
+	if ps := m.mc.Status.PhaseSince; ps != nil {
+		d.Status.PhaseSince = ps.Time
+	}
+	d.Status.Conditions = []metav1.Condition{{
+		Type: v1alpha1.ClusterProvisioned, Status: metav1.ConditionFalse, Reason: "PoolFull", Message: msg,
+		ObservedGeneration: m.mc.Generation, LastTransitionTime: metav1.NewTime(now),
+	}}
+	if old := findCondition(m.mc.Status.Conditions, v1alpha1.ClusterProvisioned); old != nil && old.Status == metav1.ConditionFalse {
+		d.Status.Conditions[0].LastTransitionTime = old.LastTransitionTime
+	}
+	if err := l.write(ctx, m, d); err != nil {
+		return time.Time{}, nil, err
+	}
+	return now.Add(l.pollEvery()), nil, nil
+}
+
+// observe asks the provider how far the cluster got and, once it serves,
+// reads its kubeconfig (into the hub Secret), its Fn release and endpoint,
+// and whether Fn answers there.
+func (l *Lifecycle) observe(ctx context.Context, m *member) (lifecycle.Observed, error) {
+	if m.provider == nil {
+		return lifecycle.Observed{Progress: lifecycle.ProgressFailed,
+			Message: "no provider " + m.mc.Spec.Provider.Name + " in this fnfleet (it has " + providerNames(l.providers) + ")"}, nil
+	}
+	st, err := m.provider.Observe(ctx, m.cluster)
+	if err != nil {
+		return lifecycle.Observed{}, fmt.Errorf("observe cluster %s: %w", m.mc.Name, err)
+	}
+	obs := lifecycle.Observed{Exists: st.Exists, Progress: st.Progress, Message: st.Message, KubeconfigReady: st.KubeconfigReady, Nodes: st.Nodes}
+	if !st.Exists || st.Progress != lifecycle.ProgressRunning || !st.KubeconfigReady {
+		return obs, nil
+	}
+	if err := l.connect(ctx, m); err != nil {
+		// The provider said the kubeconfig is readable; a cluster whose
+		// kubeconfig cannot be read or stored is not ready for Fn yet.
+		obs.KubeconfigReady, obs.Message = false, err.Error()
+		return obs, nil
+	}
+	if m.release, err = l.installer.Status(ctx, installer.Target{RESTConfig: m.rest}, fnRelease(m)); err != nil {
+		obs.Message = err.Error()
+		return obs, nil
+	}
+	obs.Release = lifecycle.Release{Name: m.release.Release, Revision: m.release.Revision, Deployed: m.release.Deployed, Pending: m.release.Pending}
+	client, err := kubernetes.NewForConfig(m.rest)
+	if err != nil {
+		return lifecycle.Observed{}, fmt.Errorf("client for cluster %s: %w", m.mc.Name, err)
+	}
+	if obs.FnEndpoint, err = observe.FnEndpoint(ctx, client, m.release.Namespace); err != nil {
+		obs.Message = err.Error()
+		return obs, nil
+	}
+	if obs.FnEndpoint != "" {
+		obs.FnAnswering = observe.FnAnswers(ctx, l.http, obs.FnEndpoint) == nil
+	}
+	return obs, nil
+}
+
+// connect reads the cluster's kubeconfig from the provider, keeps it in the
+// cluster's Secret in the hub (written only when it changed), and builds a
+// client configuration from it. The kubeconfig is never logged.
+func (l *Lifecycle) connect(ctx context.Context, m *member) error {
+	kubeconfig, err := m.provider.Kubeconfig(ctx, m.cluster)
+	if err != nil {
+		return fmt.Errorf("kubeconfig of cluster %s: %w", m.mc.Name, err)
+	}
+	if m.rest, err = clientcmd.RESTConfigFromKubeConfig(kubeconfig); err != nil {
+		return fmt.Errorf("kubeconfig of cluster %s: %w", m.mc.Name, err)
+	}
+	ref, err := l.storeKubeconfig(ctx, m.mc, kubeconfig)
+	if err != nil {
+		return err
+	}
+	m.secretRef = ref
+	return nil
+}
+
+func (l *Lifecycle) storeKubeconfig(ctx context.Context, mc *v1alpha1.MemberCluster, kubeconfig []byte) (*v1alpha1.SecretKeyRef, error) {
+	ref := &v1alpha1.SecretKeyRef{Namespace: l.secretNS, Name: mc.Name + "-kubeconfig", Key: kubeconfigKey}
+	secrets := l.hub.Secrets(ref.Namespace)
+	old, err := secrets.Get(ctx, ref.Name, metav1.GetOptions{})
+	switch {
+	case err == nil && string(old.Data[ref.Key]) == string(kubeconfig):
+		return ref, nil
+	case err == nil:
+		old.Data = map[string][]byte{ref.Key: kubeconfig}
+		if _, err := secrets.Update(ctx, old, metav1.UpdateOptions{}); err != nil {
+			return nil, fmt.Errorf("update kubeconfig Secret %s/%s: %w", ref.Namespace, ref.Name, err)
+		}
+		return ref, nil
+	case !apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("read kubeconfig Secret %s/%s: %w", ref.Namespace, ref.Name, err)
+	}
+	l.nsOnce.Do(func() { l.nsErr = l.hub.EnsureNamespace(ctx, ref.Namespace) })
+	if l.nsErr != nil {
+		return nil, l.nsErr
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: ref.Name, Namespace: ref.Namespace, Labels: map[string]string{clusterLabel: mc.Name},
+			// The hub's garbage collector removes the Secret with its
+			// MemberCluster, whoever deletes it.
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: v1alpha1.GroupVersion().String(), Kind: "MemberCluster", Name: mc.Name, UID: mc.UID,
+			}},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{ref.Key: kubeconfig},
+	}
+	if _, err := secrets.Create(ctx, secret, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("create kubeconfig Secret %s/%s: %w", ref.Namespace, ref.Name, err)
+	}
+	return ref, nil
+}
+
+// shouldRun asks parking whether the cluster should run, from the apps'
+// placements and capacity requests.
+func (l *Lifecycle) shouldRun(mc *v1alpha1.MemberCluster, apps []v1alpha1.FleetApp, now time.Time) parking.Answer {
+	placements, wake := 0, false
+	for i := range apps {
+		st := &apps[i].Status
+		if slices.ContainsFunc(st.Placement, func(p v1alpha1.ClusterPlacement) bool { return p.Cluster == mc.Name }) {
+			placements++
+		}
+		// A cluster a request asks to create is wanted as much as one
+		// it asks to wake: until placement puts the app on it.
+		if r := st.CapacityRequest; r != nil && (slices.Contains(r.Wake, mc.Name) || slices.Contains(r.Create, mc.Name)) {
+			wake = true
+		}
+	}
+	in := parking.Input{
+		Policy: mc.Spec.Parking, ManualPark: mc.Spec.Parked,
+		Parked:     mc.Status.Phase == v1alpha1.PhaseParked || mc.Status.Phase == v1alpha1.PhaseParking,
+		Placements: placements, WakeRequested: wake, Now: now, Options: l.parking,
+	}
+	if t := mc.Status.IdleSince; t != nil {
+		in.IdleSince = t.Time
+	}
+	if ps := mc.Status.PhaseSince; ps != nil && (mc.Status.Phase == v1alpha1.PhaseReady || mc.Status.Phase == v1alpha1.PhaseScaling) {
+		in.ReadySince = ps.Time
+	}
+	return parking.ShouldRun(in)
+}
+
+// act does the step's one action.
+func (l *Lifecycle) act(ctx context.Context, m *member, a lifecycle.Action) error {
+	p, c := m.provider, m.cluster
+	if p == nil {
+		return fmt.Errorf("%s: no provider %s", a.Kind, m.mc.Spec.Provider.Name)
+	}
+	l.log.Info("cluster action", "cluster", c.Name, "action", a.Kind.String(), "provider", m.mc.Spec.Provider.Name)
+	var err error
+	switch a.Kind {
+	case lifecycle.ActCreate:
+		err = p.Create(ctx, c)
+	case lifecycle.ActInstallFn:
+		err = l.installFn(ctx, m)
+	case lifecycle.ActPark:
+		if a.Mode == v1alpha1.ParkingDelete {
+			err = p.Delete(ctx, c)
+		} else {
+			err = p.Park(ctx, c, a.Mode)
+		}
+	case lifecycle.ActUnpark:
+		c.Nodes = max(a.Nodes, 1)
+		err = p.Unpark(ctx, c)
+	case lifecycle.ActScaleNodes:
+		err = p.ScaleNodes(ctx, c, a.Nodes)
+	case lifecycle.ActDelete:
+		if err = p.Delete(ctx, c); err == nil {
+			err = l.deleteKubeconfig(ctx, m)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.Kind, err)
+	}
+	return nil
+}
+
+// installFn installs charts/fn with the installer. Helm waits for the Fn
+// Service's load-balancer address, so the provider is observed meanwhile:
+// the local provider publishes the address of the cluster's data plane as
+// it observes (a cloud's controller does it on its own).
+func (l *Lifecycle) installFn(ctx context.Context, m *member) error {
+	if m.rest == nil {
+		return errors.New("the cluster's kubeconfig is not readable yet")
+	}
+	observing, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		t := time.NewTicker(installPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-observing.Done():
+				return
+			case <-t.C:
+				_, _ = m.provider.Observe(observing, m.cluster)
+			}
+		}
+	}()
+	res, err := l.installer.Apply(ctx, installer.Target{RESTConfig: m.rest}, fnRelease(m))
+	if errors.Is(err, installer.ErrInProgress) {
+		// Another call installs it; the next observation tells.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	l.log.Info("Fn installed", "cluster", m.mc.Name, "release", res.Release, "revision", res.Revision, "outcome", string(res.Outcome), "recovered", res.Recovered, "elapsed", res.Elapsed.Round(time.Millisecond))
+	return nil
+}
+
+// fnRelease is the release of charts/fn on the cluster: a LoadBalancer
+// Service, so the fleet has an endpoint to reach, plus what the provider
+// asks for.
+func fnRelease(m *member) installer.Release {
+	values := map[string]any{"service": map[string]any{"type": "LoadBalancer"}}
+	if v, ok := m.provider.(providers.FnValuer); ok {
+		values = v.FnValues(m.cluster)
+	}
+	return installer.Release{Values: values}
+}
+
+// recordFailure folds a failed action into the decision: a provider call
+// that failed is what the provider would report as failed, so the machine
+// decides again with that (Failed, with the provider's words and a retry);
+// a failed install or scale leaves the phase and says so in its condition
+// until the phase's timeout.
+func (l *Lifecycle) recordFailure(in lifecycle.Input, d lifecycle.Decision, failed error) lifecycle.Decision {
+	l.log.Warn("cluster action failed", "cluster", in.Cluster.Name, "action", d.Action.Kind.String(), "err", failed)
+	switch d.Action.Kind {
+	case lifecycle.ActCreate, lifecycle.ActPark, lifecycle.ActUnpark:
+		in.Observed.Progress, in.Observed.Message = lifecycle.ProgressFailed, failed.Error()
+		return lifecycle.Step(in)
+	case lifecycle.ActInstallFn:
+		setCondition(&d.Status.Conditions, v1alpha1.ClusterFnInstalled, false, "InstallFailed", failed.Error()+"; retried", in.Cluster.Generation, in.Now)
+	case lifecycle.ActScaleNodes:
+		setCondition(&d.Status.Conditions, v1alpha1.ClusterNodesScaled, false, "ScaleFailed", failed.Error()+"; retried", in.Cluster.Generation, in.Now)
+	}
+	return d
+}
+
+// write applies lifecycle's fields of the status when they changed.
+func (l *Lifecycle) write(ctx context.Context, m *member, d lifecycle.Decision) error {
+	var want v1alpha1.MemberClusterStatus
+	d.Status.ApplyTo(&want)
+	want.KubeconfigSecretRef = m.secretRef
+	if equality.Semantic.DeepEqual(lifecycleFields(&m.mc.Status), want) {
+		return nil
+	}
+	if _, err := l.hub.ApplyMemberClusterStatus(ctx, m.mc.Name, m.mc.ResourceVersion, LifecycleManager, &want); err != nil {
+		return err
+	}
+	if d.Status.Phase != m.mc.Status.Phase {
+		l.log.Info("cluster phase", "cluster", m.mc.Name, "from", string(m.mc.Status.Phase), "to", string(d.Status.Phase), "why", d.Message)
+	}
+	return nil
+}
+
+// lifecycleFields is the part of st that lifecycle owns, in the form
+// write builds it (its conditions in lifecycle's order).
+func lifecycleFields(st *v1alpha1.MemberClusterStatus) v1alpha1.MemberClusterStatus {
+	out := v1alpha1.MemberClusterStatus{
+		Phase: st.Phase, PhaseSince: st.PhaseSince, Failures: st.Failures, DesiredNodes: st.DesiredNodes,
+		LastScaleTime: st.LastScaleTime, FnEndpoint: st.FnEndpoint, KubeconfigSecretRef: st.KubeconfigSecretRef,
+	}
+	for _, typ := range lifecycleConditions() {
+		if c := findCondition(st.Conditions, typ); c != nil {
+			out.Conditions = append(out.Conditions, *c)
+		}
+	}
+	return out
+}
+
+// lifecycleConditions are lifecycle's conditions, in the order
+// lifecycle.Status lists them.
+func lifecycleConditions() [5]string {
+	return [...]string{
+		v1alpha1.ClusterProvisioned, v1alpha1.ClusterFnInstalled, v1alpha1.ClusterParked,
+		v1alpha1.ClusterSchedulable, v1alpha1.ClusterNodesScaled,
+	}
+}
+
+func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == typ {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// forget ends a deleted cluster: its kubeconfig Secret, its place in its
+// pool, and last the finalizer, so a crash before the end repeats it.
+func (l *Lifecycle) forget(ctx context.Context, m *member) error {
+	if err := l.deleteKubeconfig(ctx, m); err != nil {
+		return err
+	}
+	if m.pool != nil && slices.Contains(m.pool.Status.Admitted, m.mc.Name) {
+		want := m.pool.DeepCopy()
+		want.Status.Admitted = slices.DeleteFunc(want.Status.Admitted, func(n string) bool { return n == m.mc.Name })
+		if _, err := l.hub.UpdateClusterPoolStatus(ctx, want); err != nil {
+			return err
+		}
+	}
+	if !slices.Contains(m.mc.Finalizers, Finalizer) {
+		return nil
+	}
+	want := m.mc.DeepCopy()
+	want.Finalizers = slices.DeleteFunc(want.Finalizers, func(f string) bool { return f == Finalizer })
+	if _, err := l.hub.UpdateMemberCluster(ctx, want); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	l.log.Info("cluster deleted", "cluster", m.mc.Name)
+	return nil
+}
+
+func (l *Lifecycle) deleteKubeconfig(ctx context.Context, m *member) error {
+	name := m.mc.Name + "-kubeconfig"
+	err := l.hub.Secrets(l.secretNS).Delete(ctx, name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete kubeconfig Secret %s/%s: %w", l.secretNS, name, err)
+	}
+	m.secretRef = nil
+	return nil
+}
+
+func (l *Lifecycle) pollEvery() time.Duration {
+	if l.machine.Poll > 0 {
+		return l.machine.Poll
+	}
+	return 10 * time.Second
+}
+
+func providerNames(ps map[string]providers.Provider) string {
+	names := slices.Sorted(maps.Keys(ps))
+	return fmt.Sprint(names)
+}

@@ -95,3 +95,31 @@ func TestUsageOf(t *testing.T) {
 		t.Errorf("UsageOf = %+v, want %+v", got, want)
 	}
 }
+
+// TestCountIsDecide: Count is Decide's count and cooldown end over a grid of
+// policies, counts, usages and last changes.
+func TestCountIsDecide(t *testing.T) {
+	pols := []*v1alpha1.NodeAutoscale{
+		nil,
+		{ScaleUpPercent: 80, ScaleDownPercent: 30, Step: 1, MinNodes: 2, MaxNodes: 6},
+		{ScaleUpPercent: 50, ScaleDownPercent: 45, Step: 2, MinNodes: 1, MaxNodes: 6},
+		{MinNodes: 1, MaxNodes: 5},
+	}
+	for _, pol := range pols {
+		for n := int32(0); n <= 8; n++ {
+			for _, pct := range []int64{0, 20, 40, 80, 95} {
+				for _, ago := range []time.Duration{0, time.Minute, 10 * time.Minute} {
+					in := Input{Policy: pol, Nodes: n, Usage: usage(pct, 100-pct), Now: now}
+					if ago > 0 {
+						in.LastScale = now.Add(-ago)
+					}
+					d := Decide(in)
+					nodes, next := Count(in)
+					if nodes != d.Nodes || !next.Equal(d.NextCheck) {
+						t.Errorf("Count(%+v) = %d, %v; Decide = %+v", in, nodes, next, d)
+					}
+				}
+			}
+		}
+	}
+}

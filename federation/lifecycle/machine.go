@@ -48,7 +48,10 @@ const (
 // Step decides one step of the cluster's lifecycle. It reads no clock and
 // does no I/O: the same input gives the same decision.
 func Step(in Input) Decision {
-	var s step // on the stack: a step allocates only its outcome
+	// On the stack: a step allocates only its outcome. It holds the input
+	// by value, not a pointer to in, which would move in to the heap
+	// (320 B, 1 allocation).
+	var s step
 	s.init(&in)
 	s.run()
 	return s.decision()
@@ -56,9 +59,8 @@ func Step(in Input) Decision {
 
 // step is one evaluation of the machine.
 type step struct {
-	in   *Input
+	in   Input
 	opts Options
-	o    *Observed
 	mc   *v1alpha1.MemberCluster
 	now  time.Time
 
@@ -75,7 +77,7 @@ type step struct {
 
 func (s *step) init(in *Input) {
 	mc := in.Cluster
-	s.in, s.opts, s.o, s.mc, s.now, s.failedCond = in, in.Options.withDefaults(), &in.Observed, mc, in.Now, numConds
+	s.in, s.opts, s.mc, s.now, s.failedCond = *in, in.Options.withDefaults(), mc, in.Now, numConds
 	prev := &mc.Status
 	s.st = Status{
 		Phase:        prev.Phase,
@@ -144,7 +146,7 @@ func (s *step) pending() {
 }
 
 func (s *step) provisioning() {
-	o := s.o
+	o := &s.in.Observed
 	switch {
 	case o.Progress == ProgressFailed:
 		s.fail(condProvisioned, ReasonProvisionFailed, "provider "+s.provider()+" reports the create failed: "+o.Message)
@@ -164,14 +166,14 @@ func (s *step) provisioning() {
 }
 
 func (s *step) installing() {
-	o := s.o
+	o := &s.in.Observed
 	switch {
 	case !o.Exists || o.Progress == ProgressFailed:
 		s.lost()
 	case o.Release.Deployed && o.FnAnswering:
 		s.to(v1alpha1.PhaseReady, "Fn answers at "+s.st.FnEndpoint)
 	case s.timedOut(s.opts.Timeouts.Install):
-		s.fail(condFnInstalled, ReasonInstallTimedOut, "Fn not answering "+s.age()+" after the install began (limit "+short(s.opts.Timeouts.Install)+"): "+s.fnState())
+		s.fail(condFnInstalled, ReasonInstallTimedOut, "Fn not answering "+s.age()+" after the install began (limit "+short(s.opts.Timeouts.Install)+"): "+s.fnState().String())
 	case o.Progress == ProgressStopped:
 		s.act(Action{Kind: ActUnpark, Nodes: s.restoreNodes()}, "the cluster is stopped; starting it to install Fn")
 	case o.Progress != ProgressRunning || !o.KubeconfigReady:
@@ -179,12 +181,12 @@ func (s *step) installing() {
 	case !o.Release.Deployed && !o.Release.Pending:
 		s.act(Action{Kind: ActInstallFn}, "installing charts/fn")
 	default:
-		s.wait("waiting for Fn: " + s.fnState())
+		s.wait("waiting for Fn: " + s.fnState().String())
 	}
 }
 
 func (s *step) ready() {
-	o, p := s.o, &s.in.Parking
+	o, p := &s.in.Observed, &s.in.Parking
 	switch {
 	case !o.Exists || o.Progress == ProgressFailed:
 		s.lost()
@@ -195,18 +197,22 @@ func (s *step) ready() {
 	case o.Progress == ProgressRunning && !o.Release.Deployed && !o.Release.Pending:
 		s.to(v1alpha1.PhaseInstalling, "the Fn release is gone; installing it again")
 	default:
-		d := s.autoscale()
-		if d.Nodes != o.Nodes {
+		in := s.autoscaleInput()
+		nodes, nextCheck := autoscale.Count(in)
+		if nodes != o.Nodes {
+			// The reason is built only here: a Ready cluster that keeps its
+			// count (most steps) builds none.
+			d := autoscale.Decide(in)
 			s.st.DesiredNodes, s.st.LastScaleTime = d.Nodes, s.now
 			s.to(v1alpha1.PhaseScaling, "scaling from "+itoa(o.Nodes)+" to "+itoa(d.Nodes)+" nodes: "+d.Reason)
 			return
 		}
-		s.rest("ready", d.NextCheck)
+		s.rest("ready", nextCheck)
 	}
 }
 
 func (s *step) scaling() {
-	o := s.o
+	o := &s.in.Observed
 	switch {
 	case !o.Exists || o.Progress == ProgressFailed:
 		s.lost()
@@ -228,7 +234,7 @@ func (s *step) scaling() {
 }
 
 func (s *step) parking() {
-	o, mode := s.o, s.mode()
+	o, mode := &s.in.Observed, s.mode()
 	switch {
 	case s.in.Parking.Run || !s.canPark():
 		s.to(v1alpha1.PhaseUnparking, "waking while parking: "+s.in.Parking.Message)
@@ -246,11 +252,11 @@ func (s *step) parking() {
 func (s *step) parked() {
 	p := s.in.Parking
 	switch {
-	case p.Run && !s.o.Exists:
+	case p.Run && !s.in.Observed.Exists:
 		s.to(v1alpha1.PhaseProvisioning, "woken, and the cluster does not exist: provisioning it afresh ("+p.Message+")")
 	case p.Run:
 		s.to(v1alpha1.PhaseUnparking, "waking: "+p.Message)
-	case s.canPark() && !s.parkedAsAsked() && s.o.Progress != ProgressDeleting:
+	case s.canPark() && !s.parkedAsAsked() && s.in.Observed.Progress != ProgressDeleting:
 		s.to(v1alpha1.PhaseParking, "the cluster runs although parked; parking it again")
 	default:
 		s.rest("parked", time.Time{})
@@ -258,7 +264,7 @@ func (s *step) parked() {
 }
 
 func (s *step) unparking() {
-	o := s.o
+	o := &s.in.Observed
 	switch {
 	case !o.Exists:
 		s.to(v1alpha1.PhaseProvisioning, "the cluster does not exist: provisioning it afresh")
@@ -267,14 +273,14 @@ func (s *step) unparking() {
 	case o.Progress == ProgressRunning && o.Nodes > 0 && o.FnAnswering:
 		s.to(v1alpha1.PhaseReady, "awake; Fn answers at "+s.st.FnEndpoint)
 	case s.timedOut(s.opts.Timeouts.Resume):
-		s.fail(condParked, ReasonWakeTimedOut, "not Ready "+s.age()+" after the wake began (limit "+short(s.opts.Timeouts.Resume)+"): "+s.fnState()+s.providerSays())
+		s.fail(condParked, ReasonWakeTimedOut, "not Ready "+s.age()+" after the wake began (limit "+short(s.opts.Timeouts.Resume)+"): "+s.fnState().String()+s.providerSays())
 	case o.Progress == ProgressRunning && o.KubeconfigReady && !o.Release.Deployed && !o.Release.Pending:
 		s.to(v1alpha1.PhaseInstalling, "awake, but the Fn release is gone; installing it again")
 	case o.Progress == ProgressStopped || o.Nodes == 0:
 		n := s.restoreNodes()
 		s.act(Action{Kind: ActUnpark, Nodes: n}, "waking with "+itoa(n)+" nodes")
 	default:
-		s.wait("waiting for Fn: " + s.fnState())
+		s.wait("waiting for Fn: " + s.fnState().String())
 	}
 }
 
@@ -283,7 +289,7 @@ func (s *step) deleting() {
 	case s.static():
 		s.gone = true
 		s.msg = "static cluster forgotten; the cluster itself is not fnfleet's to delete"
-	case !s.o.Exists:
+	case !s.in.Observed.Exists:
 		s.gone = true
 		s.msg = "deleted"
 	case s.timedOut(s.opts.Timeouts.Delete):
@@ -303,7 +309,7 @@ func (s *step) retry() {
 		s.msg = "failed; retry at " + due.UTC().Format(time.RFC3339)
 		return
 	}
-	o, run := s.o, s.in.Parking.Run
+	o, run := &s.in.Observed, s.in.Parking.Run
 	switch {
 	case !o.Exists && !run:
 		s.to(v1alpha1.PhaseParked, "retrying: nothing needs the cluster; parked, not created")
@@ -344,8 +350,8 @@ func (s *step) fail(c cond, reason, msg string) {
 }
 
 func (s *step) lost() {
-	if s.o.Progress == ProgressFailed {
-		s.fail(condProvisioned, ReasonProviderFailed, "provider "+s.provider()+" reports the cluster failed: "+s.o.Message)
+	if s.in.Observed.Progress == ProgressFailed {
+		s.fail(condProvisioned, ReasonProviderFailed, "provider "+s.provider()+" reports the cluster failed: "+s.in.Observed.Message)
 		return
 	}
 	s.fail(condProvisioned, ReasonClusterLost, "provider "+s.provider()+" no longer reports the cluster")
@@ -405,7 +411,7 @@ func (s *step) canPark() bool {
 // its mode. A cluster that does not exist runs nothing, so it is parked
 // whatever the mode.
 func (s *step) parkedAsAsked() bool {
-	o := s.o
+	o := &s.in.Observed
 	switch {
 	case !o.Exists:
 		return true
@@ -427,41 +433,47 @@ func (s *step) restoreNodes() int32 {
 	return n
 }
 
-func (s *step) autoscale() autoscale.Decision {
-	return autoscale.Decide(autoscale.Input{
+func (s *step) autoscaleInput() autoscale.Input {
+	return autoscale.Input{
 		Policy:    s.mc.Spec.NodeAutoscale,
-		Nodes:     s.o.Nodes,
+		Nodes:     s.in.Observed.Nodes,
 		Usage:     autoscale.UsageOf(&s.mc.Status),
 		LastScale: s.st.LastScaleTime,
 		Now:       s.now,
 		Cooldown:  s.opts.AutoscaleCooldown,
-	})
+	}
 }
 
 func (s *step) timedOut(limit time.Duration) bool { return s.now.Sub(s.st.PhaseSince) > limit }
 
 func (s *step) age() string { return short(s.now.Sub(s.st.PhaseSince)) }
 
-func (s *step) providerSays() string {
-	if s.o.Message == "" {
-		return ""
+func (s *step) providerSays() string { return s.withProviderSays(text{}).String() }
+
+// withProviderSays appends what the provider says, if anything, to t.
+func (s *step) withProviderSays(t text) text {
+	if s.in.Observed.Message == "" {
+		return t
 	}
-	return "; provider " + s.provider() + " says: " + s.o.Message
+	return t.and("; provider ", s.provider(), " says: ", s.in.Observed.Message)
 }
 
-func (s *step) fnState() string {
-	r := s.o.Release
+// fnState says what the Fn release and endpoint are doing, in pieces: it is
+// the FnInstalled message of every step on a running cluster, and mostly
+// the same as the last.
+func (s *step) fnState() text {
+	r := s.in.Observed.Release
 	switch {
 	case r.Pending:
-		return "release " + r.Name + " is being installed"
+		return words("release ", r.Name, " is being installed")
 	case !r.Deployed:
-		return "charts/fn is not installed"
+		return words("charts/fn is not installed")
 	case s.st.FnEndpoint == "":
-		return "release " + r.Name + " revision " + strconv.Itoa(r.Revision) + " installed, no Fn endpoint published yet"
-	case !s.o.FnAnswering:
-		return "release " + r.Name + " revision " + strconv.Itoa(r.Revision) + " installed, Fn at " + s.st.FnEndpoint + " does not answer"
+		return words("release ", r.Name, " revision ", strconv.Itoa(r.Revision), " installed, no Fn endpoint published yet")
+	case !s.in.Observed.FnAnswering:
+		return words("release ", r.Name, " revision ", strconv.Itoa(r.Revision), " installed, Fn at ", s.st.FnEndpoint, " does not answer")
 	}
-	return "release " + r.Name + " revision " + strconv.Itoa(r.Revision) + ", Fn answers at " + s.st.FnEndpoint
+	return words("release ", r.Name, " revision ", strconv.Itoa(r.Revision), ", Fn answers at ", s.st.FnEndpoint)
 }
 
 // --- the outcome ---
@@ -477,24 +489,26 @@ func (s *step) decision() Decision {
 }
 
 // observeConditions sets the conditions from the phase and the
-// observation. In Failed they keep what they said when the cluster failed;
+// observation. It runs on every step but Failed's, and mostly finds them
+// as they were, so each message goes as text: one that reads as before is
+// kept, not built (a Ready step built 2 strings, about 130 B, here). In Failed they keep what they said when the cluster failed;
 // entering Failed, the failing condition (set by fail) is kept.
 func (s *step) observeConditions() {
-	o, p, phase := s.o, &s.in.Parking, s.st.Phase
+	o, p, phase := &s.in.Observed, &s.in.Parking, s.st.Phase
 	keep := func(c cond) bool { return c == s.failedCond }
 
 	if !keep(condProvisioned) {
 		switch {
 		case o.Exists && (o.Progress == ProgressRunning || o.Progress == ProgressStopped):
-			s.conds.set(condProvisioned, metav1.ConditionTrue, ReasonProvisioned, "provider "+s.provider()+" reports the cluster "+lower(o.Progress))
+			s.conds.setText(condProvisioned, metav1.ConditionTrue, ReasonProvisioned, words("provider ", s.provider(), " reports the cluster ", lower(o.Progress)))
 		case phase == v1alpha1.PhaseDeleting || o.Progress == ProgressDeleting:
-			s.conds.set(condProvisioned, metav1.ConditionFalse, ReasonDeleting, "being deleted"+s.providerSays())
+			s.conds.setText(condProvisioned, metav1.ConditionFalse, ReasonDeleting, s.withProviderSays(words("being deleted")))
 		case phase == v1alpha1.PhaseParked && s.mode() == v1alpha1.ParkingDelete:
 			s.conds.set(condProvisioned, metav1.ConditionFalse, ReasonDeletedWhenParked, "parked with mode Delete: the cluster is deleted and is provisioned afresh on wake")
 		case o.Exists:
-			s.conds.set(condProvisioned, metav1.ConditionFalse, ReasonCreating, "being created"+s.providerSays())
+			s.conds.setText(condProvisioned, metav1.ConditionFalse, ReasonCreating, s.withProviderSays(words("being created")))
 		default:
-			s.conds.set(condProvisioned, metav1.ConditionFalse, ReasonNotCreated, "provider "+s.provider()+" has no such cluster")
+			s.conds.setText(condProvisioned, metav1.ConditionFalse, ReasonNotCreated, words("provider ", s.provider(), " has no such cluster"))
 		}
 	}
 
@@ -504,13 +518,13 @@ func (s *step) observeConditions() {
 		r := o.Release
 		switch {
 		case r.Deployed && o.FnAnswering:
-			s.conds.set(condFnInstalled, metav1.ConditionTrue, ReasonInstalled, s.fnState())
+			s.conds.setText(condFnInstalled, metav1.ConditionTrue, ReasonInstalled, s.fnState())
 		case r.Deployed:
-			s.conds.set(condFnInstalled, metav1.ConditionFalse, ReasonEndpointNotAnswering, s.fnState())
+			s.conds.setText(condFnInstalled, metav1.ConditionFalse, ReasonEndpointNotAnswering, s.fnState())
 		case r.Pending:
-			s.conds.set(condFnInstalled, metav1.ConditionFalse, ReasonInstalling, s.fnState())
+			s.conds.setText(condFnInstalled, metav1.ConditionFalse, ReasonInstalling, s.fnState())
 		default:
-			s.conds.set(condFnInstalled, metav1.ConditionFalse, ReasonNotInstalled, s.fnState())
+			s.conds.setText(condFnInstalled, metav1.ConditionFalse, ReasonNotInstalled, s.fnState())
 		}
 	}
 
@@ -519,11 +533,12 @@ func (s *step) observeConditions() {
 		case phase == v1alpha1.PhaseParked:
 			s.conds.set(condParked, metav1.ConditionTrue, string(p.Reason), p.Message)
 		case phase == v1alpha1.PhaseParking:
-			s.conds.set(condParked, metav1.ConditionFalse, ReasonParking, "parking with mode "+string(s.mode())+": "+p.Message)
+			s.conds.setText(condParked, metav1.ConditionFalse, ReasonParking, words("parking with mode ", string(s.mode()), ": ", p.Message))
 		case phase == v1alpha1.PhaseUnparking:
-			s.conds.set(condParked, metav1.ConditionFalse, ReasonWaking, "waking: "+p.Message)
+			s.conds.setText(condParked, metav1.ConditionFalse, ReasonWaking, words("waking: ", p.Message))
 		case !p.Run && !s.canPark():
-			s.conds.set(condParked, metav1.ConditionFalse, ReasonCannotPark, "should park ("+p.Message+"), but provider "+s.provider()+" cannot park with mode "+string(s.mode())+"; set spec.parking.mode to one it can, or Never")
+			s.conds.setText(condParked, metav1.ConditionFalse, ReasonCannotPark,
+				words("should park (", p.Message, "), but provider ", s.provider(), " cannot park with mode ", string(s.mode()), "; set spec.parking.mode to one it can, or Never"))
 		case p.Reason != "":
 			s.conds.set(condParked, metav1.ConditionFalse, string(p.Reason), p.Message)
 		}
@@ -531,7 +546,7 @@ func (s *step) observeConditions() {
 
 	switch {
 	case phase == v1alpha1.PhaseParked || phase == v1alpha1.PhaseParking:
-		s.conds.set(condSchedulable, metav1.ConditionFalse, ReasonParkedCluster, "parked: "+p.Message)
+		s.conds.setText(condSchedulable, metav1.ConditionFalse, ReasonParkedCluster, words("parked: ", p.Message))
 	case !p.Schedulable:
 		s.conds.set(condSchedulable, metav1.ConditionFalse, string(p.Reason), p.Message)
 	case p.Reason != "":

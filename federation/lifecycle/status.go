@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -117,6 +118,16 @@ func (cs *conditions) set(i cond, status metav1.ConditionStatus, reason, message
 	c.Type, c.Status, c.Reason, c.Message, c.ObservedGeneration = i.String(), status, reason, message, cs.generation
 }
 
+// setText is set with the message as text: when the condition already
+// reads so, its message is kept rather than built again.
+func (cs *conditions) setText(i cond, status metav1.ConditionStatus, reason string, message text) {
+	msg := cs.c[i].Message
+	if !message.is(msg) {
+		msg = message.String()
+	}
+	cs.set(i, status, reason, msg)
+}
+
 func (cs *conditions) list() []metav1.Condition {
 	n := 0
 	for i := range cs.c {
@@ -131,4 +142,36 @@ func (cs *conditions) list() []metav1.Condition {
 		}
 	}
 	return out
+}
+
+// text is a message in pieces, on the stack: it is compared with the
+// message it replaces piece by piece, and joined into a string only when
+// it differs. 8 pieces hold the longest message lifecycle writes (7).
+type text struct {
+	part [8]string
+	n    int
+}
+
+func words(parts ...string) text { return text{}.and(parts...) }
+
+// and is t followed by parts.
+func (t text) and(parts ...string) text {
+	if t.n+len(parts) > len(t.part) {
+		panic("lifecycle: a text of more than 8 pieces")
+	}
+	t.n += copy(t.part[t.n:], parts)
+	return t
+}
+
+func (t text) String() string { return strings.Join(t.part[:t.n], "") }
+
+// is is whether t reads as s.
+func (t text) is(s string) bool {
+	for _, p := range t.part[:t.n] {
+		if !strings.HasPrefix(s, p) {
+			return false
+		}
+		s = s[len(p):]
+	}
+	return s == ""
 }

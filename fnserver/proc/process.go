@@ -156,8 +156,18 @@ func (d *Driver) start(ctx context.Context, p *pool) (*process, error) {
 		// runtimeOverheadMB. It is applied right after exec, before the
 		// runtime has grown its heap. A cgroup would bound RSS exactly, but
 		// needs a writable cgroup tree, which hosts of this server rarely give.
+		//
+		// Only the soft limit: the hard one stays the server's. A runaway
+		// function still fails its allocations at the soft limit (384 MiB
+		// for 128 MB), but a function that starts a local cluster on
+		// purpose lifts the soft limit for the processes it detaches
+		// (federation/providers/local): their idle kube-apiserver alone has
+		// a VmData of 324-337 MiB, and the provider refuses below a hard
+		// limit of 1 GiB, so a hard limit here would forbid clusters to
+		// every function. Lifting it is a choice a function's code makes,
+		// not an accident of its allocations.
 		lim := (spec.MemoryMB + runtimeOverheadMB) << 20
-		if err := unix.Prlimit(cmd.Process.Pid, unix.RLIMIT_DATA, &unix.Rlimit{Cur: lim, Max: lim}, nil); err != nil {
+		if err := setSoftLimit(cmd.Process.Pid, unix.RLIMIT_DATA, lim); err != nil {
 			d.log.Warn("cannot limit function memory", "fn_id", spec.FnID, "memory_mb", spec.MemoryMB, "err", err)
 		}
 	}
@@ -295,4 +305,19 @@ func (proc *process) waitExit() {
 	proc.d.dropIfUnused(proc.pool)
 	proc.d.mu.Unlock()
 	proc.d.log.Debug("function process exited", "fn_id", proc.pool.spec.FnID, "proc", proc.id, "state", proc.cmd.ProcessState.String())
+}
+
+// setSoftLimit sets pid's soft limit of resource to lim, or to its hard
+// limit when that is lower (a soft limit cannot pass it), and keeps the
+// hard limit.
+func setSoftLimit(pid, resource int, lim uint64) error {
+	var cur unix.Rlimit
+	if err := unix.Prlimit(pid, resource, nil, &cur); err != nil {
+		return fmt.Errorf("read limit %d of pid %d: %w", resource, pid, err)
+	}
+	lim = min(lim, cur.Max) // RLIM_INFINITY is the largest uint64
+	if err := unix.Prlimit(pid, resource, &unix.Rlimit{Cur: lim, Max: cur.Max}, nil); err != nil {
+		return fmt.Errorf("set soft limit %d of pid %d to %d: %w", resource, pid, lim, err)
+	}
+	return nil
 }

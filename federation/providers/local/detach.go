@@ -30,8 +30,8 @@ import (
 // protect the machine would kill apiservers under ordinary load; the fleet
 // bounds local clusters by count (ClusterPool maxClusters) instead.
 //
-// A hard limit cannot be raised without CAP_SYS_RESOURCE, and the Fn server
-// sets the hard limit too. Below minDataLimit a cluster would start and die
+// A hard limit cannot be raised without CAP_SYS_RESOURCE; the Fn server
+// sets only the soft limit, for this reason. Below minDataLimit a cluster would start and die
 // later, under load, far from the cause; checkLimits refuses it at once.
 
 // minDataLimit is the least RLIMIT_DATA a cluster may inherit: three times

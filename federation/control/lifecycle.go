@@ -451,17 +451,8 @@ func (l *Lifecycle) shouldRun(mc *v1alpha1.MemberCluster, apps []v1alpha1.FleetA
 			wake = true
 		}
 	}
-	in := parking.Input{
-		Policy: mc.Spec.Parking, ManualPark: mc.Spec.Parked,
-		Parked:     mc.Status.Phase == v1alpha1.PhaseParked || mc.Status.Phase == v1alpha1.PhaseParking,
-		Placements: placements, WakeRequested: wake, Now: now, Options: l.parking,
-	}
-	if t := mc.Status.IdleSince; t != nil {
-		in.IdleSince = t.Time
-	}
-	if ps := mc.Status.PhaseSince; ps != nil && (mc.Status.Phase == v1alpha1.PhaseReady || mc.Status.Phase == v1alpha1.PhaseScaling) {
-		in.ReadySince = ps.Time
-	}
+	in := parking.For(mc, placements, wake, now)
+	in.Options = l.parking
 	return parking.ShouldRun(in)
 }
 
@@ -577,8 +568,53 @@ func (l *Lifecycle) write(ctx context.Context, m *member, d lifecycle.Decision) 
 	}
 	if d.Status.Phase != m.mc.Status.Phase {
 		l.log.Info("cluster phase", "cluster", m.mc.Name, "from", string(m.mc.Status.Phase), "to", string(d.Status.Phase), "why", d.Message)
+		l.countPool(ctx, m.mc.Spec.PoolRef)
 	}
 	return nil
+}
+
+// countPool refreshes the pool's clusters, ready and parked counts (its
+// printer columns) after one of its clusters changed phase. The counts
+// only inform a person, and the next phase change recounts, so a failure
+// is logged rather than failing the step.
+func (l *Lifecycle) countPool(ctx context.Context, ref *v1alpha1.ClusterPoolReference) {
+	if ref == nil {
+		return
+	}
+	err := onConflict(func() error {
+		pool, err := l.hub.GetClusterPool(ctx, ref.Name)
+		if err != nil {
+			return err
+		}
+		members, err := l.hub.ListMemberClusters(ctx)
+		if err != nil {
+			return err
+		}
+		want := pool.DeepCopy()
+		want.Status.Clusters, want.Status.Ready, want.Status.Parked = 0, 0, 0
+		for i := range members.Items {
+			mc := &members.Items[i]
+			if mc.Spec.PoolRef == nil || mc.Spec.PoolRef.Name != pool.Name {
+				continue
+			}
+			want.Status.Clusters++
+			switch mc.Status.Phase {
+			case v1alpha1.PhaseReady, v1alpha1.PhaseScaling:
+				want.Status.Ready++
+			case v1alpha1.PhaseParked:
+				want.Status.Parked++
+			}
+		}
+		want.Status.ObservedGeneration = pool.Generation
+		if equality.Semantic.DeepEqual(pool.Status, want.Status) {
+			return nil
+		}
+		_, err = l.hub.UpdateClusterPoolStatus(ctx, want)
+		return err
+	})
+	if err != nil && !apierrors.IsNotFound(err) {
+		l.log.Warn("count the pool's clusters", "pool", ref.Name, "err", err)
+	}
 }
 
 // lifecycleFields is the part of st that lifecycle owns, in the form
@@ -636,6 +672,7 @@ func (l *Lifecycle) forget(ctx context.Context, m *member) error {
 		return err
 	}
 	l.log.Info("cluster deleted", "cluster", m.mc.Name)
+	l.countPool(ctx, m.mc.Spec.PoolRef)
 	return nil
 }
 

@@ -313,6 +313,11 @@ func (s *step) retry() {
 	switch {
 	case !o.Exists && !run:
 		s.to(v1alpha1.PhaseParked, "retrying: nothing needs the cluster; parked, not created")
+	case o.Progress == ProgressFailed && s.conds.c[condProvisioned].Reason == ReasonProvisionFailed && !s.static():
+		// What a failed create left is never a cluster anyone used:
+		// remove it, so that the retry creates afresh rather than
+		// observe the same failure again.
+		s.act(Action{Kind: ActDelete}, "retrying: removing what the failed create left, then creating again")
 	case !o.Exists, o.Progress == ProgressCreating, o.Progress == ProgressDeleting, o.Progress == ProgressFailed:
 		s.to(v1alpha1.PhaseProvisioning, "retrying the provisioning")
 	case o.Progress == ProgressStopped && run:

@@ -57,6 +57,11 @@ func deleted(mc *v1alpha1.MemberCluster) {
 	mc.DeletionTimestamp = &t
 }
 
+// failedCreate: the failure was a create the provider reported failed.
+func failedCreate(mc *v1alpha1.MemberCluster) {
+	mc.Status.Conditions = append(mc.Status.Conditions, metav1.Condition{Type: v1alpha1.ClusterProvisioned, Status: metav1.ConditionFalse, Reason: ReasonProvisionFailed})
+}
+
 func failures(n int32) spec { return func(mc *v1alpha1.MemberCluster) { mc.Status.Failures = n } }
 
 func desired(n int32) spec { return func(mc *v1alpha1.MemberCluster) { mc.Status.DesiredNodes = n } }
@@ -271,6 +276,12 @@ func TestStep(t *testing.T) {
 		{"failed: retry the park", member(v1alpha1.PhaseFailed, time.Hour, failures(1)), serving, idle,
 			want{phase: v1alpha1.PhaseParking}},
 		{"failed: provider still failed -> provisioning, fails again there", member(v1alpha1.PhaseFailed, time.Hour, failures(1)), broken, runs,
+			want{phase: v1alpha1.PhaseProvisioning}},
+		{"failed create: remove what it left before creating again", member(v1alpha1.PhaseFailed, time.Hour, failures(1), failedCreate), broken, runs,
+			want{phase: v1alpha1.PhaseFailed, action: Action{Kind: ActDelete}, next: poll}},
+		{"failed create, leftover removed -> provisioning", member(v1alpha1.PhaseFailed, time.Hour, failures(1), failedCreate), absent, runs,
+			want{phase: v1alpha1.PhaseProvisioning}},
+		{"failed create on static: nothing to remove", member(v1alpha1.PhaseFailed, time.Hour, failures(1), failedCreate, provider("static")), broken, runs,
 			want{phase: v1alpha1.PhaseProvisioning}},
 		{"failed: deletion leaves at once, backoff or not", member(v1alpha1.PhaseFailed, time.Second, failures(5), deleted), broken, runs,
 			want{phase: v1alpha1.PhaseDeleting}},

@@ -104,7 +104,9 @@ func actionAllowed(phase v1alpha1.ClusterPhase, k ActionKind) bool {
 	case ActScaleNodes:
 		return phase == v1alpha1.PhaseScaling
 	case ActDelete:
-		return phase == v1alpha1.PhaseDeleting
+		// Also Failed, persisted with reason ProvisionFailed, removes what
+		// a failed create left before the retry.
+		return phase == v1alpha1.PhaseDeleting || phase == v1alpha1.PhaseFailed
 	}
 	return false
 }

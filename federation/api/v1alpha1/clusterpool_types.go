@@ -12,8 +12,8 @@ import (
 // creates MemberClusters from the cheapest fitting pool, up to maxClusters;
 // each carries spec.poolRef naming the pool. Placement reads the pools: a
 // FleetApp's status.capacityRequest names the pool and the clusters to
-// create (docs/placement.md, section 6); the shell that creates them comes
-// with issue 11.
+// create (docs/placement.md, section 6); the placement shell creates them
+// and lifecycle provisions each once the pool admits it (status.admitted).
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

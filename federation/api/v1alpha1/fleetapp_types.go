@@ -464,8 +464,8 @@ type FleetAppStatus struct {
 	Explanation string `json:"explanation,omitempty"`
 
 	// CapacityRequest is what the app still lacks and how to get it.
-	// Placement writes it; nothing acts on it yet: cluster lifecycle
-	// (issue 11) will wake or create clusters for it.
+	// Placement writes it and creates the MemberClusters it names;
+	// lifecycle provisions them and wakes the parked clusters it names.
 	// +optional
 	CapacityRequest *CapacityRequest `json:"capacityRequest,omitempty"`
 

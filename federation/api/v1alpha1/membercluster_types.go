@@ -76,12 +76,10 @@ type MemberClusterSpec struct {
 	Tier int32 `json:"tier,omitempty"`
 
 	// Parking says when and how the cluster is parked while idle.
-	// Not acted on yet: parking comes with cluster lifecycle (issue 11).
 	// +optional
 	Parking *ParkingPolicy `json:"parking,omitempty"`
 
 	// NodeAutoscale says how lifecycle grows and shrinks the node count.
-	// Not acted on yet: cluster lifecycle (issue 11).
 	// +optional
 	NodeAutoscale *NodeAutoscale `json:"nodeAutoscale,omitempty"`
 
@@ -94,8 +92,7 @@ type MemberClusterSpec struct {
 	// Parked, set by a person, parks the cluster whatever its placements
 	// (placement moves its apps away first), with parking.mode; clearing it
 	// lets the usual rules decide again. It has no effect with parking mode
-	// Never, which keeps the cluster running. Not acted on yet: no
-	// lifecycle shell runs (issue 11).
+	// Never, which keeps the cluster running.
 	// +optional
 	Parked bool `json:"parked,omitempty"`
 
@@ -126,7 +123,6 @@ type ProviderSpec struct {
 
 	// Config holds provider-specific settings (e.g. the CAPI template or
 	// node count). Never put credentials here: use Secrets.
-	// Not read yet: the providers of cluster lifecycle (issue 11) will.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
 	Config map[string]string `json:"config,omitempty"`
@@ -260,8 +256,8 @@ type Taint struct {
 }
 
 // ClusterPhase is where a cluster is in its lifecycle (docs/lifecycle.md).
-// Local mode sets Ready and placement reads the phase; the other phases
-// are computed by federation/lifecycle, which no shell runs yet (issue 11).
+// Lifecycle writes it (federation/lifecycle decides, control.Lifecycle
+// acts); placement reads it.
 // +kubebuilder:validation:Enum=Pending;Provisioning;Installing;Ready;Scaling;Parking;Parked;Unparking;Failed;Deleting
 type ClusterPhase string
 
@@ -286,9 +282,8 @@ const (
 	// Placement rejects a cluster whose Healthy condition is False.
 	ClusterHealthy = "Healthy"
 	// ClusterFnInstalled is True once Fn answers on the cluster; its
-	// message names the Helm release and revision. Lifecycle writes it
-	// (not yet: no lifecycle shell runs, issue 11), as do the conditions
-	// below.
+	// message names the Helm release and revision. Lifecycle writes it,
+	// as do the conditions below.
 	ClusterFnInstalled = "FnInstalled"
 	// ClusterProvisioned is True while the provider reports the cluster
 	// created (running or stopped). Lifecycle writes it.
@@ -361,12 +356,13 @@ type MemberClusterStatus struct {
 	Ingress []IngressAddress `json:"ingress,omitempty"`
 
 	// KubeconfigSecretRef names the Secret holding the cluster's kubeconfig.
-	// Not written yet: cluster lifecycle (issue 11) will.
+	// Lifecycle writes it (`<name>-kubeconfig`, key `value`, in namespace
+	// fnfleet-system), once the cluster serves.
 	// +optional
 	KubeconfigSecretRef *SecretKeyRef `json:"kubeconfigSecretRef,omitempty"`
 
 	// IdleSince is when the cluster last lost its last placement.
-	// Not written or read yet: parking, with cluster lifecycle (issue 11).
+	// Reconcile writes it; parking's idle clock starts from it.
 	// +optional
 	IdleSince *metav1.Time `json:"idleSince,omitempty"`
 
@@ -378,8 +374,7 @@ type MemberClusterStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// The four fields below belong to lifecycle, which no shell runs yet
-	// (issue 11).
+	// The four fields below belong to lifecycle.
 
 	// PhaseSince is when the current phase began. Lifecycle writes it: the
 	// phase timeouts (e.g. 30m to provision) and the retry backoff of

@@ -1,0 +1,591 @@
+package control_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/control"
+	"github.com/fnfleet/fnfleet/federation/fndeploy"
+	fleethub "github.com/fnfleet/fnfleet/federation/hub"
+	"github.com/fnfleet/fnfleet/federation/lifecycle"
+	"github.com/fnfleet/fnfleet/federation/observe"
+	"github.com/fnfleet/fnfleet/federation/providers"
+	"github.com/fnfleet/fnfleet/federation/providers/local"
+	"github.com/fnfleet/fnfleet/installer"
+	"github.com/fnfleet/fnfleet/test/testbed"
+)
+
+// These tests drive the lifecycle shell on real parts: a kwok hub holding
+// the fnfleet API, member clusters of the local provider (kwokctl's binary
+// runtime and a detached fn-server data plane each), Helm installing
+// charts/fn on them.
+
+// bed is a hub and a local provider for members.
+type bed struct {
+	hub           *fleethub.Client
+	hubKubeconfig []byte
+	driver        *local.Driver
+	local         *local.Provider
+	bins          local.Binaries
+}
+
+func newBed(t *testing.T) *bed {
+	t.Helper()
+	h := testbed.Start(t, local.ClusterSpec{Name: "hub"})
+	if err := fleethub.InstallCRDs(t.Context(), h.RESTConfig); err != nil {
+		t.Fatal(err)
+	}
+	client, err := fleethub.New(h.RESTConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins, err := testbed.Binaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testbed.Provider(t)
+	return &bed{hub: client, hubKubeconfig: testbed.Kubeconfig(t, h), driver: local.NewDriver(p), local: p, bins: bins}
+}
+
+func (b *bed) lifecycle(t *testing.T, p providers.Provider, clock func() time.Time) *control.Lifecycle {
+	t.Helper()
+	l, err := control.NewLifecycle(control.LifecycleConfig{
+		Hub: b.hub, Providers: map[string]providers.Provider{"local": p},
+		Installer: installer.New(testbed.Logger(t)), Now: clock, Logger: testbed.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func localPool(name string, maxClusters int32) *v1alpha1.ClusterPool {
+	return &v1alpha1.ClusterPool{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.ClusterPoolSpec{
+			Provider: v1alpha1.ProviderSpec{Name: "local"}, Region: "eu-west", Zone: "eu-west-a", Nodes: 1,
+			NodeCapacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("32Gi")},
+			CostPerHour:  ptr(resource.MustParse("0.20")), Tier: 1, MaxClusters: maxClusters,
+			Labels: map[string]string{"env": "test"},
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// drive calls Reconcile for name until done says the MemberCluster is
+// where the test wants it (nil: the object is gone), from workers callers
+// at once, and returns the last object read.
+func drive(t *testing.T, ctx context.Context, b *bed, l *control.Lifecycle, name string, callers int, done func(*v1alpha1.MemberCluster) bool) *v1alpha1.MemberCluster {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				_, _ = l.Reconcile(ctx, name) // failures are in the status
+				select {
+				case <-ctx.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		})
+	}
+	defer wg.Wait()
+	last := ""
+	for {
+		mc, err := b.hub.GetMemberCluster(ctx, name)
+		switch {
+		case apierrors.IsNotFound(err):
+			if done(nil) {
+				return nil
+			}
+		case err != nil && ctx.Err() == nil:
+			t.Fatal(err)
+		case err == nil:
+			if p := string(mc.Status.Phase); p != last {
+				t.Logf("%s: %s", name, p)
+				last = p
+			}
+			if done(mc) {
+				return mc
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not there in time; last status %+v", name, mc.Status)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func phaseIs(p v1alpha1.ClusterPhase) func(*v1alpha1.MemberCluster) bool {
+	return func(mc *v1alpha1.MemberCluster) bool { return mc != nil && mc.Status.Phase == p }
+}
+
+// A MemberCluster from a pool, driven by ten callers at once, becomes one
+// cluster with one Helm release of charts/fn and an answering Fn; parked,
+// nothing of it runs; woken, the Fn app deployed before answers again;
+// deleted, nothing is left.
+func TestLifecycleCreatesInstallsParksWakesDeletes(t *testing.T) {
+	b := newBed(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
+	defer cancel()
+	pool, err := b.hub.CreateClusterPool(ctx, localPool("eu-small", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool("eu-small-1", pool, nil)); err != nil {
+		t.Fatal(err)
+	}
+	l := b.lifecycle(t, b.driver, nil)
+
+	mc := drive(t, ctx, b, l, "eu-small-1", 10, phaseIs(v1alpha1.PhaseReady))
+	fn := apimeta.FindStatusCondition(mc.Status.Conditions, v1alpha1.ClusterFnInstalled)
+	if fn == nil || fn.Status != metav1.ConditionTrue || !strings.Contains(fn.Message, "release fn revision 1") {
+		t.Errorf("FnInstalled %+v, want True naming release fn revision 1 (one install for ten callers)", fn)
+	}
+	if names, _ := b.local.List(); !slices.Equal(names, []string{"eu-small-1"}) {
+		t.Errorf("local clusters %v, want one", names)
+	}
+	kwokLog, _ := os.ReadFile(filepath.Join(b.local.Workdir(), "logs", "eu-small-1.kwokctl.log"))
+	if n := strings.Count(string(kwokLog), "create cluster"); n != 1 {
+		t.Errorf("kwokctl create ran %d times, want 1", n)
+	}
+	ref := mc.Status.KubeconfigSecretRef
+	if ref == nil || ref.Name != "eu-small-1-kubeconfig" {
+		t.Fatalf("kubeconfigSecretRef %+v", ref)
+	}
+	secret, err := b.hub.Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+	if err != nil || !strings.Contains(string(secret.Data[ref.Key]), "server:") {
+		t.Fatalf("kubeconfig Secret: %v", err)
+	}
+	if p, _ := b.hub.GetClusterPool(ctx, "eu-small"); !slices.Contains(p.Status.Admitted, "eu-small-1") {
+		t.Errorf("pool admitted %v, want the cluster", p.Status.Admitted)
+	}
+	endpoint := mc.Status.FnEndpoint
+	if !strings.HasPrefix(endpoint, "http://127.0.1.") {
+		t.Fatalf("fnEndpoint %q, want the data plane's loopback address", endpoint)
+	}
+	app := echoApp(b)
+	if err := (fndeploy.Deployer{}).Deploy(ctx, endpoint, app); err != nil {
+		t.Fatal(err)
+	}
+	if got := invoke(t, ctx, endpoint, "before parking"); got != "before parking" {
+		t.Errorf("echo answered %q", got)
+	}
+
+	// A person parks it by hand.
+	setParked(t, ctx, b, "eu-small-1", true)
+	start := time.Now()
+	drive(t, ctx, b, l, "eu-small-1", 1, phaseIs(v1alpha1.PhaseParked))
+	t.Logf("Ready -> Parked in %v", time.Since(start))
+	if procs, err := b.local.ProcessesOf("eu-small-1"); err != nil || len(procs) > 0 {
+		t.Errorf("parked cluster runs %v (%v)", procs, err)
+	}
+	if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(endpoint, "http://"), time.Second); err == nil {
+		_ = conn.Close()
+		t.Errorf("the data plane still listens at %s after parking", endpoint)
+	}
+
+	setParked(t, ctx, b, "eu-small-1", false)
+	start = time.Now()
+	mc = drive(t, ctx, b, l, "eu-small-1", 1, phaseIs(v1alpha1.PhaseReady))
+	t.Logf("Parked -> Ready in %v", time.Since(start))
+	if mc.Status.FnEndpoint != endpoint {
+		t.Errorf("endpoint after the wake %q, want the same %q", mc.Status.FnEndpoint, endpoint)
+	}
+	if got := invoke(t, ctx, endpoint, "after the wake"); got != "after the wake" {
+		t.Errorf("echo answered %q after the wake", got)
+	}
+
+	if err := b.hub.DeleteMemberCluster(ctx, "eu-small-1"); err != nil {
+		t.Fatal(err)
+	}
+	drive(t, ctx, b, l, "eu-small-1", 1, func(mc *v1alpha1.MemberCluster) bool { return mc == nil })
+	if names, _ := b.local.List(); len(names) != 0 {
+		t.Errorf("local clusters %v after delete, want none", names)
+	}
+	if _, err := b.hub.Secrets(ref.Namespace).Get(ctx, ref.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("kubeconfig Secret after delete: %v, want NotFound", err)
+	}
+	if p, _ := b.hub.GetClusterPool(ctx, "eu-small"); slices.Contains(p.Status.Admitted, "eu-small-1") {
+		t.Errorf("pool still admits the deleted cluster: %v", p.Status.Admitted)
+	}
+}
+
+// A pool's maxClusters holds when more clusters ask than it has room for:
+// the extra one waits in Pending and says why, with nothing created.
+func TestLifecyclePoolFullKeepsAClusterPending(t *testing.T) {
+	b := newBed(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	pool, err := b.hub.CreateClusterPool(ctx, localPool("tiny", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"tiny-a", "tiny-b"} {
+		if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool(name, pool, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A provider that never creates anything: admission is what is
+	// tested, and it comes before any create.
+	l := b.lifecycle(t, refusing{}, nil)
+	var wg sync.WaitGroup
+	for _, name := range []string{"tiny-a", "tiny-b", "tiny-a", "tiny-b"} {
+		wg.Go(func() { _, _ = l.Reconcile(ctx, name) })
+	}
+	wg.Wait()
+	p, err := b.hub.GetClusterPool(ctx, "tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Status.Admitted) != 1 {
+		t.Fatalf("admitted %v, want exactly one of two for maxClusters 1", p.Status.Admitted)
+	}
+	waiting := "tiny-a"
+	if p.Status.Admitted[0] == "tiny-a" {
+		waiting = "tiny-b"
+	}
+	mc, err := b.hub.GetMemberCluster(ctx, waiting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := apimeta.FindStatusCondition(mc.Status.Conditions, v1alpha1.ClusterProvisioned)
+	if mc.Status.Phase != v1alpha1.PhasePending || c == nil || c.Reason != "PoolFull" || !strings.Contains(c.Message, "maxClusters 1") {
+		t.Errorf("%s: phase %s, Provisioned %+v; want Pending, PoolFull naming maxClusters", waiting, mc.Status.Phase, c)
+	}
+	// The admitted one went on to provision (and fails there: the
+	// provider refuses, which is the next test's subject).
+	other, _ := b.hub.GetMemberCluster(ctx, p.Status.Admitted[0])
+	if other.Status.Phase == v1alpha1.PhasePending {
+		t.Errorf("admitted %s still Pending", other.Name)
+	}
+}
+
+// A provider whose create fails sends the cluster to Failed with the
+// provider's words; it is retried after a backoff that doubles; and it is
+// deleted when asked, from Failed.
+func TestLifecycleBrokenProviderFailsRetriesAndDeletes(t *testing.T) {
+	b := newBed(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	// A kwokctl whose creates fail as a broken one's would; the rest it
+	// leaves to the real one.
+	broken := filepath.Join(t.TempDir(), "kwokctl")
+	script := "#!/bin/sh\ncase \"$*\" in *'create cluster'*) echo 'etcd: address already in use' >&2; exit 3;; esac\nexec " + b.bins.Kwokctl + " \"$@\"\n"
+	if err := os.WriteFile(broken, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bins := b.bins
+	bins.Kwokctl = broken
+	p, err := local.New(local.Config{Binaries: bins, Workdir: t.TempDir(), Logger: testbed.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	pool, err := b.hub.CreateClusterPool(ctx, localPool("broken", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool("broken-1", pool, nil)); err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{t: time.Now()}
+	l := b.lifecycle(t, local.NewDriver(p), clock.now)
+
+	failed := func(n int32) func(*v1alpha1.MemberCluster) bool {
+		return func(mc *v1alpha1.MemberCluster) bool {
+			return mc.Status.Phase == v1alpha1.PhaseFailed && mc.Status.Failures == n
+		}
+	}
+	mc := drive(t, ctx, b, l, "broken-1", 1, failed(1))
+	c := apimeta.FindStatusCondition(mc.Status.Conditions, v1alpha1.ClusterProvisioned)
+	if c == nil || c.Reason != lifecycle.ReasonProvisionFailed || !strings.Contains(c.Message, "address already in use") || !strings.Contains(c.Message, "retry 1 at") {
+		t.Fatalf("Provisioned %+v; want ProvisionFailed with kwokctl's words and the retry", c)
+	}
+	// Before the backoff (10s) nothing is retried.
+	next, err := l.Reconcile(ctx, "broken-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wait := next.Sub(mc.Status.PhaseSince.Time); wait != 10*time.Second {
+		t.Errorf("first retry due %v after the failure, want 10s", wait)
+	}
+	if again, _ := b.hub.GetMemberCluster(ctx, "broken-1"); again.Status.Phase != v1alpha1.PhaseFailed || again.ResourceVersion != mc.ResourceVersion {
+		t.Errorf("a call within the backoff changed the cluster: %s", again.Status.Phase)
+	}
+	// After it, the create is retried and fails again; the next wait is
+	// twice as long.
+	clock.advance(11 * time.Second)
+	mc = drive(t, ctx, b, l, "broken-1", 1, failed(2))
+	next, _ = l.Reconcile(ctx, "broken-1")
+	if wait := next.Sub(mc.Status.PhaseSince.Time); wait != 20*time.Second {
+		t.Errorf("second retry due %v after the failure, want 20s", wait)
+	}
+
+	if err := b.hub.DeleteMemberCluster(ctx, "broken-1"); err != nil {
+		t.Fatal(err)
+	}
+	drive(t, ctx, b, l, "broken-1", 1, func(mc *v1alpha1.MemberCluster) bool { return mc == nil })
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// refusing is a provider that has no clusters and creates none.
+type refusing struct{}
+
+var errRefused = errors.New("refused by the test provider")
+
+func (refusing) Create(context.Context, providers.Cluster) error { return errRefused }
+func (refusing) Observe(context.Context, providers.Cluster) (providers.State, error) {
+	return providers.State{}, nil
+}
+func (refusing) Kubeconfig(context.Context, providers.Cluster) ([]byte, error) {
+	return nil, errRefused
+}
+func (refusing) Park(context.Context, providers.Cluster, v1alpha1.ParkingMode) error {
+	return errRefused
+}
+func (refusing) Unpark(context.Context, providers.Cluster) error            { return errRefused }
+func (refusing) ScaleNodes(context.Context, providers.Cluster, int32) error { return errRefused }
+func (refusing) Delete(context.Context, providers.Cluster) error            { return nil }
+
+func setParked(t *testing.T, ctx context.Context, b *bed, name string, parked bool) {
+	t.Helper()
+	for {
+		mc, err := b.hub.GetMemberCluster(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mc.Spec.Parked = parked
+		_, err = b.hub.UpdateMemberCluster(ctx, mc)
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+}
+
+func echoApp(b *bed) *v1alpha1.FnApp {
+	echo := filepath.Join(filepath.Dir(b.bins.Kwokctl), "echo")
+	return &v1alpha1.FnApp{Name: "hello", Functions: []v1alpha1.Function{{
+		Name: "echo", Image: "file://" + echo, MemoryMB: 128, TimeoutSeconds: 30,
+		Triggers: []v1alpha1.Trigger{{Name: "echo", Type: "http", Source: "/echo"}},
+	}}}
+}
+
+// invoke calls the echo function through its trigger and returns the answer.
+func invoke(t *testing.T, ctx context.Context, endpoint, body string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/t/hello/echo", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("invoke: %s: %s", resp.Status, out)
+	}
+	return string(out)
+}
+
+// childEnv makes the test binary a lifecycle caller that a test kills; see
+// TestLifecycleFinishesAfterItsCallerIsKilled.
+const childEnv = "FNFLEET_LIFECYCLE_CHILD"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(childEnv); spec != "" {
+		// runChild returns only when it cannot run.
+		fmt.Fprintln(os.Stderr, runChild(spec))
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// runChild drives one cluster's lifecycle until it is killed. spec is
+// "<hub kubeconfig>:<provider workdir>:<cluster>".
+func runChild(spec string) error {
+	parts := strings.SplitN(spec, ":", 3)
+	if len(parts) != 3 {
+		return fmt.Errorf("child spec %q", spec)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", parts[0])
+	if err != nil {
+		return err
+	}
+	h, err := fleethub.New(cfg)
+	if err != nil {
+		return err
+	}
+	bins, err := testbed.Binaries()
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	p, err := local.New(local.Config{Binaries: bins, Workdir: parts[1], Logger: log})
+	if err != nil {
+		return err
+	}
+	l, err := control.NewLifecycle(control.LifecycleConfig{
+		Hub: h, Providers: map[string]providers.Provider{"local": local.NewDriver(p)},
+		Installer: installer.New(log), Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	for {
+		if _, err := l.Reconcile(context.Background(), parts[2]); err != nil {
+			log.Warn("reconcile", "err", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A caller killed with SIGKILL while Fn is being installed (its kwokctl and
+// data plane detached, Helm's release maybe left pending) leaves work that
+// the next caller finishes: one cluster, one deployed release, Ready.
+func TestLifecycleFinishesAfterItsCallerIsKilled(t *testing.T) {
+	b := newBed(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	pool, err := b.hub.CreateClusterPool(ctx, localPool("kill", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool("kill-1", pool, nil)); err != nil {
+		t.Fatal(err)
+	}
+	hubKubeconfig := filepath.Join(t.TempDir(), "hub.kubeconfig")
+	if err := os.WriteFile(hubKubeconfig, b.hubKubeconfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := exec.Command(self, "-test.run=^$")
+	child.Env = append(os.Environ(), childEnv+"="+hubKubeconfig+":"+b.local.Workdir()+":kill-1")
+	child.Stderr = t.Output()
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once the install began: the release is pending, or at the
+	// latest when the phase is Installing.
+	kc := b.driver
+	for {
+		mc, err := b.hub.GetMemberCluster(ctx, "kill-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mc.Status.Phase == v1alpha1.PhaseInstalling && pending(ctx, kc, "kill-1") {
+			t.Log("killing the caller mid-install: the release is pending")
+			break
+		}
+		if mc.Status.Phase == v1alpha1.PhaseReady {
+			t.Log("the caller finished before it could be killed mid-install; killing it now")
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("child did not reach Installing: %+v", mc.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+
+	l := b.lifecycle(t, b.driver, nil)
+	mc := drive(t, ctx, b, l, "kill-1", 1, phaseIs(v1alpha1.PhaseReady))
+	if names, _ := b.local.List(); !slices.Equal(names, []string{"kill-1"}) {
+		t.Errorf("local clusters %v, want one", names)
+	}
+	kwokLog, _ := os.ReadFile(filepath.Join(b.local.Workdir(), "logs", "kill-1.kwokctl.log"))
+	if n := strings.Count(string(kwokLog), "create cluster"); n != 1 {
+		t.Errorf("kwokctl create ran %d times, want 1", n)
+	}
+	if st := releaseState(t, ctx, b.driver, "kill-1"); !st.Deployed {
+		t.Errorf("release %+v, want deployed", st)
+	}
+	if err := observe.FnAnswers(ctx, http.DefaultClient, mc.Status.FnEndpoint); err != nil {
+		t.Errorf("Fn after the recovery: %v", err)
+	}
+}
+
+// pending is whether the Fn release on the cluster is pending.
+func pending(ctx context.Context, d *local.Driver, name string) bool {
+	kubeconfig, err := d.Kubeconfig(ctx, providers.Cluster{Name: name})
+	if err != nil {
+		return false
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		return false
+	}
+	st, err := installer.New(slog.New(slog.DiscardHandler)).Status(ctx, installer.Target{RESTConfig: cfg}, installer.Release{})
+	return err == nil && st.Pending
+}
+
+func releaseState(t *testing.T, ctx context.Context, d *local.Driver, name string) installer.State {
+	t.Helper()
+	kubeconfig, err := d.Kubeconfig(ctx, providers.Cluster{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := installer.New(slog.New(slog.DiscardHandler)).Status(ctx, installer.Target{RESTConfig: cfg}, installer.Release{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

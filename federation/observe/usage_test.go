@@ -22,7 +22,9 @@ func res(cpu, mem string) corev1.ResourceRequirements {
 	return r
 }
 
-func ctr(cpu, mem string) corev1.Container { return corev1.Container{Name: "c", Resources: res(cpu, mem)} }
+func ctr(cpu, mem string) corev1.Container {
+	return corev1.Container{Name: "c", Resources: res(cpu, mem)}
+}
 
 func sidecar(cpu, mem string) corev1.Container {
 	c := ctr(cpu, mem)

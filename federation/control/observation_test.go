@@ -69,7 +69,7 @@ func TestObservationOnRealClusters(t *testing.T) {
 	t0 := time.Now().Truncate(time.Second) // metav1.Time keeps seconds
 	installed := metav1.Condition{Type: v1alpha1.ClusterFnInstalled, Status: metav1.ConditionTrue, Reason: "Installed",
 		Message: "Fn release fn revision 1 is ready", LastTransitionTime: metav1.NewTime(t0)}
-	lifecycle := func(phase v1alpha1.ClusterPhase, secretName string) {
+	lifecycle := func(t *testing.T, phase v1alpha1.ClusterPhase, secretName string) {
 		t.Helper()
 		cur, err := h.GetMemberCluster(ctx, "eu")
 		if err != nil {
@@ -85,7 +85,7 @@ func TestObservationOnRealClusters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	lifecycle(v1alpha1.PhaseReady, "eu-kubeconfig")
+	lifecycle(t, v1alpha1.PhaseReady, "eu-kubeconfig")
 
 	// The member runs two app pods, a system pod and Fn's own pod.
 	member := kubernetes.NewForConfigOrDie(memberCluster.RESTConfig)
@@ -106,7 +106,7 @@ func TestObservationOnRealClusters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	observe := func() *v1alpha1.MemberCluster {
+	observe := func(t *testing.T) *v1alpha1.MemberCluster {
 		t.Helper()
 		next, err := shell.Reconcile(ctx, "eu")
 		if err != nil {
@@ -123,7 +123,7 @@ func TestObservationOnRealClusters(t *testing.T) {
 	}
 
 	t.Run("usage counts only app pods", func(t *testing.T) {
-		got := observe()
+		got := observe(t)
 		st := got.Status
 		for _, c := range []struct {
 			what  string
@@ -166,7 +166,7 @@ func TestObservationOnRealClusters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setPlacement := func(clusters ...string) {
+	setPlacement := func(t *testing.T, clusters ...string) {
 		t.Helper()
 		cur, err := h.GetFleetApp(ctx, app.Namespace, app.Name)
 		if err != nil {
@@ -183,18 +183,18 @@ func TestObservationOnRealClusters(t *testing.T) {
 
 	t.Run("placedApps and idleSince follow the FleetApps", func(t *testing.T) {
 		clock = t0.Add(time.Minute)
-		setPlacement("eu", "elsewhere")
-		if st := observe().Status; st.PlacedApps != 1 || st.IdleSince != nil {
+		setPlacement(t, "eu", "elsewhere")
+		if st := observe(t).Status; st.PlacedApps != 1 || st.IdleSince != nil {
 			t.Errorf("with the app placed: placedApps %d, idleSince %v; want 1, cleared", st.PlacedApps, st.IdleSince)
 		}
 		clock = t0.Add(2 * time.Minute)
-		setPlacement("elsewhere")
-		if st := observe().Status; st.PlacedApps != 0 || st.IdleSince == nil || !st.IdleSince.Time.Equal(clock) {
+		setPlacement(t, "elsewhere")
+		if st := observe(t).Status; st.PlacedApps != 0 || st.IdleSince == nil || !st.IdleSince.Time.Equal(clock) {
 			t.Errorf("app moved away: placedApps %d, idleSince %v; want 0, since %v", st.PlacedApps, st.IdleSince, clock)
 		}
 		idle := clock
 		clock = t0.Add(3 * time.Minute)
-		st := observe().Status
+		st := observe(t).Status
 		if st.IdleSince == nil || !st.IdleSince.Time.Equal(idle) {
 			t.Errorf("still idle: idleSince %v, want kept at %v", st.IdleSince, idle)
 		}
@@ -206,7 +206,7 @@ func TestObservationOnRealClusters(t *testing.T) {
 	t.Run("a dead Fn on a live apiserver", func(t *testing.T) {
 		fn.stop()
 		clock = t0.Add(4 * time.Minute)
-		got := observe()
+		got := observe(t)
 		healthy := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.ClusterHealthy)
 		if healthy == nil || healthy.Status != metav1.ConditionFalse || healthy.Reason != control.ReasonFnNotAnswering ||
 			!strings.Contains(healthy.Message, fn.url) || !healthy.LastTransitionTime.Time.Equal(clock) {
@@ -222,20 +222,42 @@ func TestObservationOnRealClusters(t *testing.T) {
 		lifecycleUntouched(t, got, fn.url)
 	})
 
-	t.Run("only Ready and Scaling clusters are looked at", func(t *testing.T) {
-		lifecycle(v1alpha1.PhaseParked, "eu-kubeconfig")
-		before, err := h.GetMemberCluster(ctx, "eu")
+	t.Run("a Conflict is redone at the fresh resourceVersion", func(t *testing.T) {
+		racing := &racingHub{Client: h, race: func() { lifecycle(t, v1alpha1.PhaseScaling, "eu-kubeconfig") }}
+		shell, err := control.NewObservation(control.ObservationConfig{Hub: racing, Now: func() time.Time { return clock }, Logger: testbed.Logger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		clock = t0.Add(5 * time.Minute)
-		if after := observe(); after.ResourceVersion != before.ResourceVersion {
+		if _, err := shell.Reconcile(ctx, "eu"); err != nil {
+			t.Fatal(err)
+		}
+		if racing.applies != 2 {
+			t.Errorf("%d applies, want 2: refused at the version read, done at the one read again", racing.applies)
+		}
+		got, err := h.GetMemberCluster(ctx, "eu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hb := got.Status.LastHeartbeatTime; got.Status.Phase != v1alpha1.PhaseScaling || hb == nil || !hb.Time.Equal(clock) {
+			t.Errorf("phase %s, heartbeat %v; want lifecycle's Scaling and reconcile's %v", got.Status.Phase, hb, clock)
+		}
+	})
+
+	t.Run("only Ready and Scaling clusters are looked at", func(t *testing.T) {
+		lifecycle(t, v1alpha1.PhaseParked, "eu-kubeconfig")
+		before, err := h.GetMemberCluster(ctx, "eu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock = t0.Add(6 * time.Minute)
+		if after := observe(t); after.ResourceVersion != before.ResourceVersion {
 			t.Errorf("a Parked cluster was written: resourceVersion %s -> %s", before.ResourceVersion, after.ResourceVersion)
 		}
 	})
 
 	t.Run("a missing kubeconfig Secret is named", func(t *testing.T) {
-		lifecycle(v1alpha1.PhaseReady, "gone")
+		lifecycle(t, v1alpha1.PhaseReady, "gone")
 		_, err := shell.Reconcile(ctx, "eu")
 		if err == nil || !strings.Contains(err.Error(), "fnfleet-system/gone") {
 			t.Errorf("error %v, want one naming Secret fnfleet-system/gone", err)
@@ -380,4 +402,21 @@ func startFn(t *testing.T) *fnServer {
 	}
 	t.Cleanup(fs.stop)
 	return fs
+}
+
+// racingHub is the real hub, with another writer that changes the
+// MemberCluster between the shell's read and its first write.
+type racingHub struct {
+	*fleethub.Client
+	race    func()
+	applies int
+}
+
+func (r *racingHub) ApplyMemberClusterStatus(ctx context.Context, name, resourceVersion, manager string, st *v1alpha1.MemberClusterStatus) (*v1alpha1.MemberCluster, error) {
+	r.applies++
+	if r.race != nil {
+		r.race()
+		r.race = nil
+	}
+	return r.Client.ApplyMemberClusterStatus(ctx, name, resourceVersion, manager, st)
 }

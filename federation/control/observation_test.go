@@ -311,7 +311,7 @@ func ownedStatus(t *testing.T, mc *v1alpha1.MemberCluster, manager string) map[s
 			continue
 		}
 		var fields map[string]map[string]json.RawMessage
-		if err := json.Unmarshal(e.FieldsV1.Raw, &fields); err != nil {
+		if err := json.Unmarshal(e.FieldsV1.GetRawBytes(), &fields); err != nil {
 			t.Fatalf("managedFields of %s: %v", manager, err)
 		}
 		for f, sub := range fields["f:status"] {

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/control"
@@ -256,6 +257,36 @@ func TestObservationOnRealClusters(t *testing.T) {
 		}
 	})
 
+	t.Run("a dead apiserver", func(t *testing.T) {
+		// The member's kubeconfig, pointed at a port nothing listens on.
+		dead := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dead-kubeconfig"},
+			Data:       map[string][]byte{control.KubeconfigKey: deadKubeconfig(t, testbed.Kubeconfig(t, memberCluster))},
+		}
+		if _, err := h.Secrets(ns).Create(ctx, dead, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		before, err := h.GetMemberCluster(ctx, "eu")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lifecycle(t, v1alpha1.PhaseReady, "dead-kubeconfig")
+		clock = t0.Add(7 * time.Minute)
+		got := observe(t)
+		healthy := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.ClusterHealthy)
+		if healthy == nil || healthy.Status != metav1.ConditionFalse || healthy.Reason != control.ReasonAPIServerNotReady ||
+			!strings.Contains(healthy.Message, ns+"/dead-kubeconfig") || !strings.Contains(healthy.Message, fn.url) {
+			t.Errorf("Healthy = %+v, want False, APIServerNotReady, naming the Secret and the dead Fn too", healthy)
+		}
+		// Not reached: the heartbeat and the usage are the last ones seen.
+		if hb := got.Status.LastHeartbeatTime; hb == nil || !hb.Equal(before.Status.LastHeartbeatTime) {
+			t.Errorf("lastHeartbeatTime %v, want kept at %v", hb, before.Status.LastHeartbeatTime)
+		}
+		if q := got.Status.Used[corev1.ResourceCPU]; q.Cmp(resource.MustParse("750m")) != 0 {
+			t.Errorf("used cpu %s, want the last seen 750m", q.String())
+		}
+	})
+
 	t.Run("a missing kubeconfig Secret is named", func(t *testing.T) {
 		lifecycle(t, v1alpha1.PhaseReady, "gone")
 		_, err := shell.Reconcile(ctx, "eu")
@@ -419,4 +450,30 @@ func (r *racingHub) ApplyMemberClusterStatus(ctx context.Context, name, resource
 		r.race = nil
 	}
 	return r.Client.ApplyMemberClusterStatus(ctx, name, resourceVersion, manager, st)
+}
+
+// deadKubeconfig is kubeconfig with its server moved to a loopback port
+// that nothing listens on.
+func deadKubeconfig(t *testing.T, kubeconfig []byte) []byte {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.Load(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cfg.Clusters {
+		c.Server = "https://" + addr
+	}
+	out, err := clientcmd.Write(*cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -40,9 +40,6 @@ const (
 	Finalizer = "fnfleet.dev/lifecycle"
 	// DefaultSecretNamespace is where the kubeconfig Secrets live.
 	DefaultSecretNamespace = "fnfleet-system"
-	// kubeconfigKey is the key of a kubeconfig Secret: Cluster API's
-	// convention (`<name>-kubeconfig`, key `value`).
-	kubeconfigKey = "value"
 	// clusterLabel labels a kubeconfig Secret with its cluster.
 	clusterLabel = "fnfleet.dev/cluster"
 	// installPoll is how often a running install looks at the cluster, so
@@ -399,7 +396,7 @@ func (l *Lifecycle) connect(ctx context.Context, m *member) error {
 }
 
 func (l *Lifecycle) storeKubeconfig(ctx context.Context, mc *v1alpha1.MemberCluster, kubeconfig []byte) (*v1alpha1.SecretKeyRef, error) {
-	ref := &v1alpha1.SecretKeyRef{Namespace: l.secretNS, Name: mc.Name + "-kubeconfig", Key: kubeconfigKey}
+	ref := &v1alpha1.SecretKeyRef{Namespace: l.secretNS, Name: mc.Name + "-kubeconfig", Key: KubeconfigKey}
 	secrets := l.hub.Secrets(ref.Namespace)
 	old, err := secrets.Get(ctx, ref.Name, metav1.GetOptions{})
 	switch {
@@ -462,7 +459,7 @@ func (l *Lifecycle) act(ctx context.Context, m *member, a lifecycle.Action) erro
 	if p == nil {
 		return fmt.Errorf("%s: no provider %s", a.Kind, m.mc.Spec.Provider.Name)
 	}
-	l.log.Info("cluster action", "cluster", c.Name, "action", a.Kind.String(), "provider", m.mc.Spec.Provider.Name)
+	l.log.Debug("cluster action", "cluster", c.Name, "action", a.Kind.String(), "provider", m.mc.Spec.Provider.Name)
 	var err error
 	switch a.Kind {
 	case lifecycle.ActCreate:

@@ -100,21 +100,23 @@ func ptr[T any](v T) *T { return &v }
 // at once, and returns the last object read.
 func drive(t *testing.T, ctx context.Context, b *bed, l *control.Lifecycle, name string, callers int, done func(*v1alpha1.MemberCluster) bool) *v1alpha1.MemberCluster {
 	t.Helper()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	callCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for range callers {
 		wg.Go(func() {
-			for ctx.Err() == nil {
-				_, _ = l.Reconcile(ctx, name) // failures are in the status
+			for callCtx.Err() == nil {
+				_, _ = l.Reconcile(callCtx, name) // failures are in the status
 				select {
-				case <-ctx.Done():
+				case <-callCtx.Done():
 				case <-time.After(100 * time.Millisecond):
 				}
 			}
 		})
 	}
-	defer wg.Wait()
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	last := ""
 	for {
 		mc, err := b.hub.GetMemberCluster(ctx, name)

@@ -102,7 +102,7 @@ func New(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hub client: %w", err)
 	}
-	core, err := corev1client.NewForConfig(cfg)
+	core, err := corev1client.NewForConfig(withRate(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("hub client: %w", err)
 	}
@@ -118,7 +118,7 @@ func RESTClient(cfg *rest.Config, gv schema.GroupVersion, addToScheme func(*runt
 	if err := addToScheme(scheme); err != nil {
 		return nil, fmt.Errorf("register %s: %w", gv, err)
 	}
-	c := rest.CopyConfig(cfg)
+	c := withRate(cfg)
 	c.GroupVersion = &gv
 	c.APIPath = "/apis"
 	c.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
@@ -130,6 +130,18 @@ func RESTClient(cfg *rest.Config, gv schema.GroupVersion, addToScheme func(*runt
 		return nil, fmt.Errorf("REST client for %s: %w", gv, err)
 	}
 	return rc, nil
+}
+
+// withRate copies cfg with client-go's default client-side rate limit (5
+// requests a second, bursts of 10) raised to 50 and 100 unless cfg sets
+// one: one lifecycle step is 5-7 hub requests, and a fleet driving ten
+// clusters at once would otherwise queue behind its own limiter.
+func withRate(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	if c.QPS == 0 && c.RateLimiter == nil {
+		c.QPS, c.Burst = 50, 100
+	}
+	return c
 }
 
 const (

@@ -180,6 +180,11 @@ func (s *step) installing() {
 		s.wait("waiting for the cluster to run" + s.providerSays())
 	case !o.Release.Deployed && !o.Release.Pending:
 		s.act(Action{Kind: ActInstallFn}, "installing charts/fn")
+	case !o.Release.Deployed:
+		// A pending release is an install under way, or one whose writer
+		// died: installing again is refused at once while the writer's
+		// lease lives, and recovers the release once it has lapsed.
+		s.act(Action{Kind: ActInstallFn}, "the release is pending; installing again, which waits for a live installer or recovers a dead one's release")
 	default:
 		s.wait("waiting for Fn: " + s.fnState().String())
 	}

@@ -138,8 +138,8 @@ func TestStep(t *testing.T) {
 		// Installing
 		{"installing: install Fn", member(v1alpha1.PhaseInstalling, time.Second), up, runs,
 			want{phase: v1alpha1.PhaseInstalling, action: Action{Kind: ActInstallFn}, next: poll, cond: v1alpha1.ClusterFnInstalled, status: metav1.ConditionFalse, reason: ReasonNotInstalled}},
-		{"installing: release pending, wait", member(v1alpha1.PhaseInstalling, time.Minute), pending, runs,
-			want{phase: v1alpha1.PhaseInstalling, action: none, next: poll, cond: v1alpha1.ClusterFnInstalled, status: metav1.ConditionFalse, reason: ReasonInstalling}},
+		{"installing: release pending, install again (refused while a live installer holds it; recovers a dead one's)", member(v1alpha1.PhaseInstalling, time.Minute), pending, runs,
+			want{phase: v1alpha1.PhaseInstalling, action: Action{Kind: ActInstallFn}, next: poll, cond: v1alpha1.ClusterFnInstalled, status: metav1.ConditionFalse, reason: ReasonInstalling}},
 		{"installing: installed, endpoint silent, wait", member(v1alpha1.PhaseInstalling, time.Minute), deployed, runs,
 			want{phase: v1alpha1.PhaseInstalling, action: none, next: poll, cond: v1alpha1.ClusterFnInstalled, status: metav1.ConditionFalse, reason: ReasonEndpointNotAnswering, message: "release fn revision 1 installed, Fn at " + endpoint + " does not answer"}},
 		{"installing -> ready", member(v1alpha1.PhaseInstalling, time.Minute, failures(2)), serving, runs,

@@ -340,7 +340,7 @@ type MemberClusterStatus struct {
 	Latencies []RegionLatency `json:"latencies,omitempty"`
 
 	// PlacedApps is how many FleetApps have replicas on the cluster.
-	// Not written yet: reconcile (a later issue) will count them.
+	// Reconcile writes it.
 	// +optional
 	PlacedApps int32 `json:"placedApps,omitempty"`
 
@@ -356,8 +356,8 @@ type MemberClusterStatus struct {
 	Ingress []IngressAddress `json:"ingress,omitempty"`
 
 	// KubeconfigSecretRef names the Secret holding the cluster's kubeconfig.
-	// Lifecycle writes it (`<name>-kubeconfig`, key `value`, in namespace
-	// fnfleet-system), once the cluster serves.
+	// Lifecycle writes it (Secret `<name>-kubeconfig`, key `kubeconfig`,
+	// in namespace fnfleet-system), once the cluster serves.
 	// +optional
 	KubeconfigSecretRef *SecretKeyRef `json:"kubeconfigSecretRef,omitempty"`
 

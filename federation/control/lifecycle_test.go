@@ -51,7 +51,7 @@ type bed struct {
 	bins          local.Binaries
 }
 
-func newBed(t *testing.T) *bed {
+func newBed(t testing.TB) *bed {
 	t.Helper()
 	h := testbed.Start(t, local.ClusterSpec{Name: "hub"})
 	if err := fleethub.InstallCRDs(t.Context(), h.RESTConfig); err != nil {
@@ -69,7 +69,7 @@ func newBed(t *testing.T) *bed {
 	return &bed{hub: client, hubKubeconfig: testbed.Kubeconfig(t, h), driver: local.NewDriver(p), local: p, bins: bins}
 }
 
-func (b *bed) lifecycle(t *testing.T, p providers.Provider, clock func() time.Time) *control.Lifecycle {
+func (b *bed) lifecycle(t testing.TB, p providers.Provider, clock func() time.Time) *control.Lifecycle {
 	t.Helper()
 	l, err := control.NewLifecycle(control.LifecycleConfig{
 		Hub: b.hub, Providers: map[string]providers.Provider{"local": p},
@@ -98,7 +98,7 @@ func ptr[T any](v T) *T { return &v }
 // drive calls Reconcile for name until done says the MemberCluster is
 // where the test wants it (nil: the object is gone), from workers callers
 // at once, and returns the last object read.
-func drive(t *testing.T, ctx context.Context, b *bed, l *control.Lifecycle, name string, callers int, done func(*v1alpha1.MemberCluster) bool) *v1alpha1.MemberCluster {
+func drive(t testing.TB, ctx context.Context, b *bed, l *control.Lifecycle, name string, callers int, done func(*v1alpha1.MemberCluster) bool) *v1alpha1.MemberCluster {
 	t.Helper()
 	callCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -392,7 +392,7 @@ func (refusing) Unpark(context.Context, providers.Cluster) error            { re
 func (refusing) ScaleNodes(context.Context, providers.Cluster, int32) error { return errRefused }
 func (refusing) Delete(context.Context, providers.Cluster) error            { return nil }
 
-func setParked(t *testing.T, ctx context.Context, b *bed, name string, parked bool) {
+func setParked(t testing.TB, ctx context.Context, b *bed, name string, parked bool) {
 	t.Helper()
 	for {
 		mc, err := b.hub.GetMemberCluster(ctx, name)

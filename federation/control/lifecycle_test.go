@@ -591,3 +591,52 @@ func releaseState(t *testing.T, ctx context.Context, d *local.Driver, name strin
 	}
 	return st
 }
+
+// A hibernation window parks a cluster even with apps on it, in two
+// steps: some minutes before it opens the cluster stops taking apps
+// (Schedulable False, so placement moves them), and when it opens the
+// cluster parks.
+func TestLifecycleWindowMakesUnschedulableThenParks(t *testing.T) {
+	b := newBed(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	clock := &fakeClock{t: time.Now().UTC().Truncate(time.Minute)}
+	opens := clock.now().Add(8 * time.Minute)
+	poolSpec := localPool("nightly", 2)
+	poolSpec.Spec.Parking = &v1alpha1.ParkingPolicy{Windows: []v1alpha1.ParkingWindow{{
+		Start: fmt.Sprintf("%d %d * * *", opens.Minute(), opens.Hour()), Duration: metav1.Duration{Duration: time.Hour}, TimeZone: "UTC",
+	}}}
+	pool, err := b.hub.CreateClusterPool(ctx, poolSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool("nightly-1", pool, nil)); err != nil {
+		t.Fatal(err)
+	}
+	l := b.lifecycle(t, b.driver, clock.now)
+	schedulable := func(mc *v1alpha1.MemberCluster) *metav1.Condition {
+		return apimeta.FindStatusCondition(mc.Status.Conditions, v1alpha1.ClusterSchedulable)
+	}
+	mc := drive(t, ctx, b, l, "nightly-1", 1, phaseIs(v1alpha1.PhaseReady))
+	if c := schedulable(mc); c != nil && c.Status == metav1.ConditionFalse {
+		t.Fatalf("Schedulable %+v 8 minutes before the window, want not False", c)
+	}
+
+	clock.advance(4 * time.Minute) // the window opens in 4 minutes
+	mc = drive(t, ctx, b, l, "nightly-1", 1, func(mc *v1alpha1.MemberCluster) bool {
+		c := schedulable(mc)
+		return c != nil && c.Status == metav1.ConditionFalse
+	})
+	if c := schedulable(mc); mc.Status.Phase != v1alpha1.PhaseReady || c.Reason != "HibernationWindowAhead" || !strings.Contains(c.Message, "opens in 4m") {
+		t.Errorf("before the window: phase %s, Schedulable %+v; want Ready, unschedulable, saying when it opens", mc.Status.Phase, c)
+	}
+
+	clock.advance(4*time.Minute + 30*time.Second) // the window is open
+	mc = drive(t, ctx, b, l, "nightly-1", 1, phaseIs(v1alpha1.PhaseParked))
+	if c := apimeta.FindStatusCondition(mc.Status.Conditions, v1alpha1.ClusterParked); c == nil || c.Reason != "HibernationWindow" {
+		t.Errorf("Parked %+v, want reason HibernationWindow", c)
+	}
+	if procs, err := b.local.ProcessesOf("nightly-1"); err != nil || len(procs) > 0 {
+		t.Errorf("parked cluster runs %v (%v)", procs, err)
+	}
+}

@@ -79,7 +79,7 @@ build: ## build the fnfleet CLI and the echo function into bin/
 	$(GO) build -o $(BIN)/echo ./functions/echo
 
 .PHONY: run
-run: tools build ## bring up a local fleet (hub, 2 members with Fn, a placed app) until Ctrl-C
+run: tools build ## bring up a local fleet (hub, pools, the shells): a cluster created, parked and woken for an app; until Ctrl-C
 	$(BIN)/fnfleet up
 
 .PHONY: test

@@ -5,15 +5,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/localmode"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 )
@@ -21,28 +29,34 @@ import (
 func upCommand() command {
 	return command{
 		name:    "up",
-		summary: "bring up a local fleet (hub, members with Fn, a placed demo app) until Ctrl-C",
+		summary: "bring up a local fleet (a hub, pools, the shells) and show a cluster created, parked and woken for an app, until Ctrl-C",
 		run:     runUp,
 	}
 }
 
+// The demo: an app that must run in us-east, a fleet with no member at all
+// and two pools. Placement asks for a cluster of local-us-east (the only
+// pool in the app's region, though local-eu-west is cheaper), lifecycle
+// creates it and installs Fn, placement deploys the app on it.
+const (
+	demoImage  = "fnfleet/echo:0.0.1"
+	demoRegion = "us-east"
+	// stepTimeout bounds each wait of the story: a cluster comes up in
+	// about 10 s on an idle machine, 2 cores shared with a build take
+	// several times that.
+	stepTimeout = 5 * time.Minute
+)
+
 func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	members := []localmode.MemberSpec{
-		{Name: "member-1", Region: "eu-west", Tier: 1, CostPerHour: "0.40"},
-		{Name: "member-2", Region: "us-east", Tier: 1, CostPerHour: "0.55"},
-		{Name: "member-3", Region: "ap-south", Tier: 2, CostPerHour: "0.30"},
-		{Name: "member-4", Region: "eu-central", Tier: 2, CostPerHour: "0.35"},
-		{Name: "member-5", Region: "us-west", Tier: 2, CostPerHour: "0.50"},
-	}
 	fs := newFlagSet("up", "[flags]", stderr)
 	workdir := fs.String("workdir", ".fnfleet/up", "directory for the fleet's state; emptied at start and removed at exit")
-	binDir := fs.String("bin", "", "directory of the cluster binaries and the echo function (default: the directory of this executable)")
-	n := fs.Int("members", 2, fmt.Sprintf("member clusters to start, 1 to %d, each in its own region", len(members)))
+	binDir := fs.String("bin", "", "directory of the cluster binaries, fnfleet and the echo function (default: the directory of this executable)")
+	idleTTL := fs.Duration("idle-ttl", 30*time.Second, "how long a pool's cluster without apps runs before it is parked")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *n < 1 || *n > len(members) {
-		fmt.Fprintf(stderr, "fnfleet up: --members %d out of range: use 1 to %d\n", *n, len(members))
+	if *idleTTL < time.Second {
+		fmt.Fprintf(stderr, "fnfleet up: --idle-ttl %s: use 1s or more\n", *idleTTL)
 		return errUsage
 	}
 	if *binDir == "" {
@@ -57,24 +71,41 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	echo := filepath.Join(*binDir, "echo")
-	if _, err := os.Stat(echo); err != nil {
-		return fmt.Errorf("the demo function %s is missing: build it with `make build`", echo)
+	fnfleet := filepath.Join(*binDir, "fnfleet")
+	for _, f := range []string{echo, fnfleet} {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("%s is missing: build it with `make build`", f)
+		}
 	}
 	// A run that was killed leaves its directory behind; its watchdog has
 	// deleted the clusters, so what remains is stale.
 	if err := os.RemoveAll(*workdir); err != nil {
 		return fmt.Errorf("clear %s: %w", *workdir, err)
 	}
+	if err := os.MkdirAll(*workdir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", *workdir, err)
+	}
 	defer os.RemoveAll(*workdir)
+	logPath := filepath.Join(*workdir, "fnfleet-up.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return fmt.Errorf("log file: %w", err)
+	}
+	defer logFile.Close()
+	// The story goes to stdout; the shells' own lines go to the log.
+	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: logLevel()}))
 
-	start := time.Now()
-	fmt.Fprintf(stdout, "Starting the local fleet: a hub and %d members, Fn installed on each ...\n", *n)
+	s := &story{w: stdout, start: time.Now(), phases: map[string]v1alpha1.ClusterPhase{}}
+	s.say("Starting the hub cluster and the fleet's shells (log: %s) ...", logPath)
+	pools := demoPools(*idleTTL)
 	fleet, err := localmode.Up(ctx, localmode.Config{
-		Binaries: bins,
-		Workdir:  *workdir,
-		Members:  members[:*n],
-		Images:   map[string]string{demoImage: echo},
-		Logger:   slog.Default(),
+		Binaries:  bins,
+		Fnfleet:   fnfleet,
+		Workdir:   *workdir,
+		Pools:     pools,
+		Images:    map[string]string{demoImage: echo},
+		OnMembers: s.members,
+		Logger:    log,
 	})
 	if err != nil {
 		return err
@@ -85,20 +116,273 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			slog.Error("teardown incomplete; the watchdog removes what is left when fnfleet exits", "err", err)
 		}
 	}()
-	app, err := fleet.Deploy(ctx, demoApp(*n))
-	if err != nil {
+	s.step("hub up, fnfleet API installed, no member cluster yet")
+	for _, p := range pools {
+		s.say("    ClusterPool %s: provider local, region %s, cost %s/h, up to %d clusters, parked after %s idle",
+			p.Name, p.Spec.Region, p.Spec.CostPerHour, p.Spec.MaxClusters, p.Spec.Parking.IdleTTL.Duration)
+	}
+	s.step("pools applied")
+
+	if err := s.run(ctx, fleet, log, *idleTTL); err != nil {
 		return err
 	}
-	printFleet(stdout, fleet, app, bins.Kubectl, time.Since(start))
+	printFleet(stdout, fleet, bins.Kubectl, logPath)
 	<-ctx.Done()
 	return nil
 }
 
-const demoImage = "fnfleet/echo:0.0.1"
+// run is the scripted part: apply, call, delete, park, apply again, wake.
+func (s *story) run(ctx context.Context, fleet *localmode.Fleet, log *slog.Logger, idleTTL time.Duration) error {
+	hc := fleet.HubClient
+	app := demoApp()
+	if _, err := hc.CreateFleetApp(ctx, app); err != nil {
+		return err
+	}
+	s.step("FleetApp default/hello applied: echo, 2 replicas, must run in %s, where no cluster exists", demoRegion)
+	// The request lives in the app's status only until the cluster it
+	// names exists (then it is capacity on its way), so wait for the
+	// cluster.
+	created, err := s.awaitMember(ctx, fleet, "", "created", func(m localmode.FleetMember) bool { return m.Pool != "" })
+	if err != nil {
+		return err
+	}
+	s.step("placement asked pool %s for a cluster: %s", created.Pool, created.Name)
+	s.explain(ctx, hc)
+	cluster, err := s.awaitServed(ctx, fleet)
+	if err != nil {
+		return err
+	}
+	s.step("cluster %s created, Fn installed, hello deployed on it", cluster.Name)
+	if err := s.call(ctx, cluster); err != nil {
+		return err
+	}
 
-// demoApp is an echo function divided over at least two members when there
-// are two.
-func demoApp(members int) *v1alpha1.FleetApp {
+	if err := hc.DeleteFleetApp(ctx, app.Namespace, app.Name); err != nil {
+		return err
+	}
+	deleted := time.Now()
+	s.step("FleetApp hello deleted: %s is idle and parks after %s", cluster.Name, idleTTL)
+	if _, err := s.awaitMember(ctx, fleet, cluster.Name, "Parked", func(m localmode.FleetMember) bool { return m.Phase == string(v1alpha1.PhaseParked) }); err != nil {
+		return err
+	}
+	s.step("%s Parked at %s, %s after the app left", cluster.Name, time.Now().Format(time.TimeOnly), time.Since(deleted).Round(100*time.Millisecond))
+
+	if _, err := hc.CreateFleetApp(ctx, demoApp()); err != nil {
+		return err
+	}
+	s.step("FleetApp hello applied again")
+	if _, err := s.awaitMember(ctx, fleet, cluster.Name, "woken", func(m localmode.FleetMember) bool { return m.Phase != string(v1alpha1.PhaseParked) }); err != nil {
+		return err
+	}
+	s.step("placement asked to wake %s", cluster.Name)
+	s.explain(ctx, hc)
+	cluster, err = s.awaitServed(ctx, fleet)
+	if err != nil {
+		return err
+	}
+	s.step("%s woken, hello deployed on it again", cluster.Name)
+	if err := s.call(ctx, cluster); err != nil {
+		return err
+	}
+	log.Info("story done", "elapsed", time.Since(s.start).Round(time.Millisecond))
+	return nil
+}
+
+// story prints numbered steps with the time since the start, and the
+// members' phase changes as they happen.
+type story struct {
+	w     io.Writer
+	start time.Time
+
+	mu     sync.Mutex
+	n      int
+	last   time.Time
+	phases map[string]v1alpha1.ClusterPhase
+}
+
+func (s *story) say(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fmt.Fprintf(s.w, format+"\n", args...)
+}
+
+// step prints a numbered step with the time since the start and since the
+// previous step.
+func (s *story) step(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	prev := s.last
+	if prev.IsZero() {
+		prev = s.start
+	}
+	s.n++
+	s.last = now
+	fmt.Fprintf(s.w, "%2d. [%6.1fs, +%5.1fs] %s\n", s.n, now.Sub(s.start).Seconds(), now.Sub(prev).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// members prints each member's phase as it changes (the fleet calls it,
+// one call at a time, as fleet.json is rewritten).
+func (s *story) members(ms []localmode.FleetMember) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	for _, m := range ms {
+		seen[m.Name] = true
+		ph := v1alpha1.ClusterPhase(m.Phase)
+		if prev, ok := s.phases[m.Name]; ok && prev == ph {
+			continue
+		}
+		s.phases[m.Name] = ph
+		if ph == "" {
+			ph = "(new)"
+		}
+		fmt.Fprintf(s.w, "      %6.1fs  %s: %s\n", time.Since(s.start).Seconds(), m.Name, ph)
+	}
+	for name := range s.phases {
+		if !seen[name] {
+			delete(s.phases, name)
+			fmt.Fprintf(s.w, "      %6.1fs  %s: gone\n", time.Since(s.start).Seconds(), name)
+		}
+	}
+}
+
+// poll calls cond every 200 ms until it holds, ctx ends or stepTimeout
+// passes; then it returns what it last said was missing.
+func poll(ctx context.Context, what string, cond func(ctx context.Context) (bool, string, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	last := ""
+	for {
+		ok, missing, err := cond(ctx)
+		if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
+			missing = err.Error()
+		}
+		if ok {
+			return nil
+		}
+		if missing != "" {
+			last = missing
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w (last seen: %s)", what, context.Cause(ctx), last)
+		case <-tick.C:
+		}
+	}
+}
+
+// explain prints placement's explanation of the demo app, as the hub
+// holds it now.
+func (s *story) explain(ctx context.Context, hc *hub.Client) {
+	if a, err := hc.GetFleetApp(ctx, "default", "hello"); err == nil && a.Status.Explanation != "" {
+		s.say("    placement: %s", a.Status.Explanation)
+	}
+}
+
+// awaitServed waits until the demo app is deployed on a member whose Fn
+// URL is known, and returns that member.
+func (s *story) awaitServed(ctx context.Context, fleet *localmode.Fleet) (localmode.FleetMember, error) {
+	var m localmode.FleetMember
+	err := poll(ctx, "wait for hello to be deployed", func(ctx context.Context) (bool, string, error) {
+		a, err := fleet.HubClient.GetFleetApp(ctx, "default", "hello")
+		if err != nil {
+			return false, "", err
+		}
+		c := apimeta.FindStatusCondition(a.Status.Conditions, v1alpha1.AppDeployed)
+		if len(a.Status.Placement) == 0 || c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != a.Generation {
+			msg := a.Status.Explanation
+			if c != nil {
+				msg += "; " + c.Type + ": " + c.Message
+			}
+			return false, msg, nil
+		}
+		name := a.Status.Placement[0].Cluster
+		i := slices.IndexFunc(fleet.Members(), func(fm localmode.FleetMember) bool { return fm.Name == name })
+		if i < 0 || fleet.Members()[i].FnURL == "" {
+			return false, name + " has no Fn URL yet", nil
+		}
+		m = fleet.Members()[i]
+		return true, "", nil
+	})
+	return m, err
+}
+
+// awaitMember waits until the member called name (any member, if name is
+// empty) satisfies ok.
+func (s *story) awaitMember(ctx context.Context, fleet *localmode.Fleet, name, what string, ok func(localmode.FleetMember) bool) (localmode.FleetMember, error) {
+	var m localmode.FleetMember
+	who := name
+	if who == "" {
+		who = "a member"
+	}
+	err := poll(ctx, "wait for "+who+" to be "+what, func(context.Context) (bool, string, error) {
+		last := "not in the hub"
+		for _, fm := range fleet.Members() {
+			if name != "" && fm.Name != name {
+				continue
+			}
+			if ok(fm) {
+				m = fm
+				return true, "", nil
+			}
+			last = fm.Name + " in phase " + fm.Phase
+		}
+		return false, last, nil
+	})
+	return m, err
+}
+
+// call calls the demo function on m and prints its answer.
+func (s *story) call(ctx context.Context, m localmode.FleetMember) error {
+	url := m.FnURL + "/t/hello/echo"
+	body := "hello " + m.Region
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("call hello: %w", err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("call hello: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("call hello at %s: %s: %s", url, resp.Status, got)
+	}
+	s.step("POST %s %q answered %q (%s)", url, body, got, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// demoPools are the fleet's pools: two regions, tier 1, eu-west cheaper.
+func demoPools(idleTTL time.Duration) []*v1alpha1.ClusterPool {
+	pool := func(region, cost string) *v1alpha1.ClusterPool {
+		c := resource.MustParse(cost)
+		return &v1alpha1.ClusterPool{
+			ObjectMeta: metav1.ObjectMeta{Name: "local-" + region},
+			Spec: v1alpha1.ClusterPoolSpec{
+				Provider: v1alpha1.ProviderSpec{Name: "local"},
+				Region:   region, Zone: region + "-a", Nodes: 2, Tier: 1, CostPerHour: &c,
+				NodeCapacity: corev1.ResourceList{
+					corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("32Gi"), corev1.ResourcePods: resource.MustParse("110"),
+				},
+				Labels:      map[string]string{"env": "local"},
+				Parking:     &v1alpha1.ParkingPolicy{Mode: v1alpha1.ParkingStop, IdleTTL: &metav1.Duration{Duration: idleTTL}},
+				MaxClusters: 2,
+			},
+		}
+	}
+	return []*v1alpha1.ClusterPool{pool("eu-west", "0.40"), pool(demoRegion, "0.55")}
+}
+
+// demoApp is an echo function that must run in demoRegion.
+func demoApp() *v1alpha1.FleetApp {
 	return &v1alpha1.FleetApp{
 		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default"},
 		Spec: v1alpha1.FleetAppSpec{
@@ -106,40 +390,45 @@ func demoApp(members int) *v1alpha1.FleetApp {
 				Name: "echo", Image: demoImage, MemoryMB: 128, TimeoutSeconds: 30,
 				Triggers: []v1alpha1.Trigger{{Name: "echo", Type: "http", Source: "/echo"}},
 			}}},
-			Demand: v1alpha1.Demand{Replicas: 4, CPU: resource.MustParse("250m"), Memory: resource.MustParse("256Mi")},
-			Placement: v1alpha1.PlacementPolicy{
-				Spread:          &v1alpha1.SpreadPolicy{MinClusters: int32(min(members, 2)), TopologyKey: "region"},
-				ReplicaDivision: &v1alpha1.ReplicaDivision{Mode: v1alpha1.Divided, Weighting: v1alpha1.WeightFreeCapacity},
-			},
-			DNS: &v1alpha1.DNSSpec{Hostname: "hello.fnfleet.local", TTL: 30, Strategy: v1alpha1.DNSRoundRobin},
+			Demand:    v1alpha1.Demand{Replicas: 2, CPU: resource.MustParse("250m"), Memory: resource.MustParse("256Mi")},
+			Placement: v1alpha1.PlacementPolicy{RequiredRegions: []string{demoRegion}},
+			DNS:       &v1alpha1.DNSSpec{Hostname: "hello.fnfleet.local", TTL: 30, Strategy: v1alpha1.DNSRoundRobin},
 		},
 	}
 }
 
-func printFleet(w io.Writer, f *localmode.Fleet, app *v1alpha1.FleetApp, kubectl string, took time.Duration) {
-	fmt.Fprintf(w, "\nThe local fleet is up (%s):\n\n", took.Round(100*time.Millisecond))
+func printFleet(w io.Writer, f *localmode.Fleet, kubectl, logPath string) {
+	fmt.Fprintf(w, "\nThe fleet now (%s, rewritten as members change):\n\n", f.FleetFile)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  CLUSTER\tREGION\tFN API\tFN RELEASE\tKUBECONFIG")
-	fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Hub.Name, "-", "-", "-", f.Hub.KubeconfigPath)
-	for _, m := range f.Members {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s rev %d\t%s\n", m.Spec.Name, m.Spec.Region, m.FnURL, m.Install.Release, m.Install.Revision, m.Cluster.KubeconfigPath)
+	fmt.Fprintln(tw, "  CLUSTER\tREGION\tPHASE\tFN URL\tKUBECONFIG")
+	fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Hub.Name, "-", "hub", "-", f.Hub.KubeconfigPath)
+	members := f.Members()
+	for _, m := range members {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", m.Name, m.Region, m.Phase, orDash(m.FnURL), orDash(m.Kubeconfig))
 	}
 	_ = tw.Flush()
 
-	fmt.Fprintf(w, "\nFleetApp %s/%s: %s\n", app.Namespace, app.Name, app.Status.Explanation)
-	for _, p := range app.Status.Placement {
-		fmt.Fprintf(w, "  %s: %d replicas (score %d)\n", p.Cluster, p.Replicas, p.Score)
-	}
-
 	hubKube := fmt.Sprintf("%s --kubeconfig %s", kubectl, f.Hub.KubeconfigPath)
-	fmt.Fprintf(w, "\nThe fleet as the hub sees it:\n\n  %s get memberclusters\n  %s get fleetapps -o wide\n", hubKube, hubKube)
-	fmt.Fprintf(w, "\nFn on a member (a real Helm release; kwok plays its pods):\n\n  %s --kubeconfig %s get deploy,svc -n %s\n",
-		kubectl, f.Members[0].Cluster.KubeconfigPath, f.Members[0].Install.Namespace)
-	fmt.Fprintf(w, "\nCall the app where it was placed:\n\n")
-	for _, p := range app.Status.Placement {
-		if m := f.Member(p.Cluster); m != nil {
-			fmt.Fprintf(w, "  curl -d 'hello %s' %s/t/%s/echo\n", m.Spec.Region, m.FnURL, app.Spec.App.Name)
+	fmt.Fprintf(w, "\nThe fleet as the hub sees it:\n\n  %s get clusterpools\n  %s get memberclusters\n  %s get fleetapps -o wide\n", hubKube, hubKube, hubKube)
+	fmt.Fprintf(w, "\nDelete the app and watch its cluster park after its idle TTL:\n\n  %s delete fleetapp hello\n  %s get memberclusters -w\n", hubKube, hubKube)
+	if len(members) > 0 {
+		fmt.Fprintf(w, "\nPark a cluster by hand (it stays parked, apps or not, until spec.parked is false again):\n\n  %s patch membercluster %s --type merge -p '{\"spec\":{\"parked\":true}}'\n", hubKube, members[0].Name)
+	}
+	if len(members) > 0 && members[0].Kubeconfig != "" {
+		fmt.Fprintf(w, "\nFn on a member (a real Helm release; kwok plays its pods):\n\n  %s --kubeconfig %s get deploy,svc -A -l app.kubernetes.io/name=fn\n", kubectl, members[0].Kubeconfig)
+	}
+	fmt.Fprintf(w, "\nCall the app:\n\n")
+	for _, m := range members {
+		if m.FnURL != "" {
+			fmt.Fprintf(w, "  curl -d 'hello %s' %s/t/hello/echo\n", m.Region, m.FnURL)
 		}
 	}
-	fmt.Fprintf(w, "\nPress Ctrl-C to tear everything down.\n")
+	fmt.Fprintf(w, "\nfleet.json: %s\nlog:        %s\n\nPress Ctrl-C to tear everything down.\n", f.FleetFile, logPath)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

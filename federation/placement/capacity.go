@@ -102,7 +102,13 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 		}
 		tier := int32(s.tier) // validated to 0-99 by the API, so as written
 		bestTier = min(bestTier, tier)
-		if s.unhealthy || (s.phase != phaseParked && s.phase != phaseComing) {
+		// A Ready cluster whose capacity is not reported yet (lifecycle
+		// marks it Ready one observation before reconcile reads its
+		// nodes) is capacity on its way too: asking for another cluster
+		// in that gap would create one the app never needs.
+		s.loadCapacity(c)
+		coming := s.phase == phaseComing || (s.phase == phaseReady && !s.hasAlloc)
+		if s.unhealthy || (s.phase != phaseParked && !coming) {
 			continue
 		}
 		if s.phase == phaseParked && s.wakeTimedOut {
@@ -112,7 +118,7 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 		if fit < need {
 			continue
 		}
-		avail = append(avail, offer{idx: int32(i), coming: s.phase == phaseComing, tier: tier, cost: s.cost, fit: fit, group: r.groupKey(c)})
+		avail = append(avail, offer{idx: int32(i), coming: coming, tier: tier, cost: s.cost, fit: fit, group: r.groupKey(c)})
 	}
 	// Capacity on its way first, then wakes; each best tier, cheapest and
 	// then by name.

@@ -114,6 +114,13 @@ func TestComingCapacity(t *testing.T) {
 			"0/1 clusters fit: 1 not ready; short 2 replicas; waiting for waking (Unparking)"},
 		{"a pool's cluster lifecycle has not seen", fromPool(withPhase(cluster("eu-burst-y", "eu-1", 8, 8), ""), "eu-burst"),
 			"0/1 clusters fit: 1 not ready; short 2 replicas; waiting for eu-burst-y (Pending)"},
+		// Lifecycle marks a cluster Ready one observation before reconcile
+		// reports its capacity.
+		{"ready before its capacity is reported", func() v1alpha1.MemberCluster {
+			c := fromPool(cluster("eu-burst-z", "eu-1", 8, 8), "eu-burst")
+			c.Status.Allocatable, c.Status.Available, c.Status.Used = nil, nil, nil
+			return c
+		}(), "0/2 clusters fit: 1 parked, 1 without capacity data; short 2 replicas; waiting for eu-burst-z (Ready)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

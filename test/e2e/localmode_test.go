@@ -1,51 +1,54 @@
 // Package e2e runs fnfleet end to end on real parts: clusters from the local
-// provider, Fn installed with the installer, process data planes, the hub API
-// and the placement engine, reached over real sockets.
+// provider, the shells driven by the hub's informers, Fn installed with the
+// installer, process data planes, the placement engine, reached over real
+// sockets.
 package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/fnfleet/fnfleet/fdk/fdktest"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
-	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/localmode"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
 
-// TestLocalFleetServesAPlacedApp is what `make run` shows, asserted: a hub
-// and two members in two regions, Fn installed on both, an app placed on both
-// by the engine, and the app answering through each member's published
-// address.
-func TestLocalFleetServesAPlacedApp(t *testing.T) {
+const idleTTL = 5 * time.Second
+
+// TestLocalFleetCreatesParksAndWakesAClusterForAnApp is what `make run`
+// shows, asserted: a fleet with pools and no member; an app that must run in
+// us-east gets a cluster created from the us-east pool, Fn installed and the
+// app deployed, and answers there; deleted, its cluster parks after the idle
+// TTL; applied again, the parked cluster is woken (not a new one created)
+// and the app answers again. fleet.json follows the member throughout.
+func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	bins, err := testbed.Binaries()
 	if err != nil {
 		t.Fatal(err)
 	}
 	echo := fdktest.Build(t, "github.com/fnfleet/fnfleet/functions/echo")
-	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	workdir := t.TempDir()
 	fleet, err := localmode.Up(ctx, localmode.Config{
 		Binaries: bins,
 		Workdir:  workdir,
-		Members: []localmode.MemberSpec{
-			{Name: "eu", Region: "eu-west", Tier: 1, CostPerHour: "0.40"},
-			{Name: "us", Region: "us-east", Tier: 1, CostPerHour: "0.55"},
-		},
-		Images: map[string]string{"fnfleet/echo:0.0.1": echo},
-		Logger: testbed.Logger(t),
+		Pools:    []*v1alpha1.ClusterPool{pool("local-eu-west", "eu-west", "0.40"), pool("local-us-east", "us-east", "0.55")},
+		Images:   map[string]string{"fnfleet/echo:0.0.1": echo},
+		Logger:   testbed.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -56,113 +59,60 @@ func TestLocalFleetServesAPlacedApp(t *testing.T) {
 			_ = fleet.Close()
 		}
 	})
+	hc := fleet.HubClient
 
-	// The members are registered in the hub with their capacity and
-	// endpoint.
-	hc, err := hub.New(fleet.Hub.RESTConfig)
+	if _, err := hc.CreateFleetApp(ctx, app()); err != nil {
+		t.Fatal(err)
+	}
+	placed := awaitApp(t, ctx, fleet, "deployed on a new cluster", deployed)
+	name := placed.Status.Placement[0].Cluster
+	mc, err := hc.GetMemberCluster(ctx, name)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if mc.Spec.PoolRef == nil || mc.Spec.PoolRef.Name != "local-us-east" || mc.Spec.Region != "us-east" {
+		t.Fatalf("app placed on %s (pool %v, region %s), want a cluster of local-us-east", name, mc.Spec.PoolRef, mc.Spec.Region)
+	}
+	if mc.Status.Phase != v1alpha1.PhaseReady {
+		t.Errorf("%s phase %s, want Ready", name, mc.Status.Phase)
+	}
+	m := awaitMember(t, ctx, fleet, name, func(m localmode.FleetMember) bool { return m.FnURL != "" && m.Phase == "Ready" })
+	if !strings.HasPrefix(m.FnURL, "http://127.0.1.") || m.Region != "us-east" || m.Pool != "local-us-east" {
+		t.Errorf("fleet.json lists %+v, want its loopback data plane, region us-east, pool local-us-east", m)
+	}
+	assertAnswers(t, ctx, m.FnURL)
+
+	// Deleted: the cluster parks once idle for its TTL, keeping its name
+	// and address.
+	if err := hc.DeleteFleetApp(ctx, "default", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	awaitMember(t, ctx, fleet, name, func(m localmode.FleetMember) bool { return m.Phase == string(v1alpha1.PhaseParked) })
+	if resp, err := http.Get(m.FnURL); err == nil {
+		resp.Body.Close()
+		t.Errorf("%s is parked but its data plane still answers at %s", name, m.FnURL)
+	}
+
+	// Applied again: the parked cluster is woken, none is created.
+	if _, err := hc.CreateFleetApp(ctx, app()); err != nil {
+		t.Fatal(err)
+	}
+	again := awaitApp(t, ctx, fleet, "deployed again", deployed)
+	if got := again.Status.Placement[0].Cluster; got != name {
+		t.Errorf("app placed on %s after the wake, want the woken %s", got, name)
 	}
 	mcs, err := hc.ListMemberClusters(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mcs.Items) != 2 {
-		t.Fatalf("hub has %d MemberClusters, want 2", len(mcs.Items))
+	if len(mcs.Items) != 1 {
+		t.Errorf("hub has %d MemberClusters, want the one woken", len(mcs.Items))
 	}
-	for _, mc := range mcs.Items {
-		if mc.Status.Phase != v1alpha1.PhaseReady {
-			t.Errorf("MemberCluster %s phase %q, want Ready", mc.Name, mc.Status.Phase)
-		}
-		if got := mc.Status.Allocatable.Cpu().String(); got != "48" {
-			t.Errorf("MemberCluster %s allocatable cpu %s, want 48 (3 nodes x 16)", mc.Name, got)
-		}
-		if !strings.HasPrefix(mc.Status.FnEndpoint, "http://127.0.1.") {
-			t.Errorf("MemberCluster %s Fn endpoint %q, want its loopback data plane", mc.Name, mc.Status.FnEndpoint)
-		}
+	woken := awaitMember(t, ctx, fleet, name, func(m localmode.FleetMember) bool { return m.Phase == "Ready" && m.FnURL != "" })
+	if woken.FnURL != m.FnURL {
+		t.Errorf("woken %s answers at %s, want its address kept, %s", name, woken.FnURL, m.FnURL)
 	}
-
-	// One member read by name, as the shells read it; a missing object
-	// is NotFound through the client's wrapping, which the placement shell
-	// relies on to leave a deleted app alone.
-	eu, err := hc.GetMemberCluster(ctx, "eu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := fleet.Member("eu").FnURL; eu.Status.FnEndpoint != want {
-		t.Errorf("MemberCluster eu Fn endpoint %q, want %q", eu.Status.FnEndpoint, want)
-	}
-	if _, err := hc.GetFleetApp(ctx, "default", "nope"); !apierrors.IsNotFound(err) {
-		t.Errorf("GetFleetApp of a missing app: %v, want NotFound", err)
-	}
-
-	// Fn is a real Helm release on each member, and its Service publishes
-	// the data plane's address.
-	for _, m := range fleet.Members {
-		if m.Install.Revision != 1 {
-			t.Errorf("member %s: Fn release revision %d, want 1", m.Spec.Name, m.Install.Revision)
-		}
-		client := kubernetes.NewForConfigOrDie(m.Cluster.RESTConfig)
-		svcs, err := client.CoreV1().Services(m.Install.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=fn"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		published := false
-		for _, s := range svcs.Items {
-			for _, ing := range s.Status.LoadBalancer.Ingress {
-				published = published || ing.IP == m.Addr
-			}
-		}
-		if !published {
-			t.Errorf("member %s: no Fn Service publishes %s", m.Spec.Name, m.Addr)
-		}
-	}
-
-	app, err := fleet.Deploy(ctx, &v1alpha1.FleetApp{
-		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default"},
-		Spec: v1alpha1.FleetAppSpec{
-			App: v1alpha1.FnApp{Name: "hello", Functions: []v1alpha1.Function{{
-				Name: "echo", Image: "fnfleet/echo:0.0.1",
-				Triggers: []v1alpha1.Trigger{{Name: "echo", Type: "http", Source: "/echo"}},
-			}}},
-			Demand: v1alpha1.Demand{Replicas: 4, CPU: resource.MustParse("250m"), Memory: resource.MustParse("256Mi")},
-			Placement: v1alpha1.PlacementPolicy{
-				Spread:          &v1alpha1.SpreadPolicy{MinClusters: 2, TopologyKey: "region", MinGroups: 2},
-				ReplicaDivision: &v1alpha1.ReplicaDivision{Mode: v1alpha1.Divided, Weighting: v1alpha1.WeightFreeCapacity},
-			},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(app.Status.Placement) != 2 {
-		t.Fatalf("placed on %v (%s), want both members", app.Status.Placement, app.Status.Explanation)
-	}
-	var replicas int32
-	for _, p := range app.Status.Placement {
-		replicas += p.Replicas
-	}
-	if replicas != 4 {
-		t.Errorf("placed %d replicas, want 4", replicas)
-	}
-	for _, typ := range []string{v1alpha1.AppPlaced, v1alpha1.AppDeployed} {
-		if !conditionTrue(app.Status.Conditions, typ) {
-			t.Errorf("condition %s not True: %+v", typ, app.Status.Conditions)
-		}
-	}
-
-	for _, m := range fleet.Members {
-		body := "hello " + m.Spec.Region
-		resp, err := http.Post(m.FnURL+"/t/hello/echo", "text/plain", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || string(got) != body {
-			t.Errorf("member %s answered %d %q, want 200 %q", m.Spec.Name, resp.StatusCode, got, body)
-		}
-	}
+	assertAnswers(t, ctx, woken.FnURL)
 
 	closed = true
 	if err := fleet.Close(); err != nil {
@@ -171,19 +121,105 @@ func TestLocalFleetServesAPlacedApp(t *testing.T) {
 	if left, err := local.ProcessesUnder(workdir); err != nil || len(left) > 0 {
 		t.Fatalf("processes left after Close: %v (%v)", left, err)
 	}
-	for _, m := range fleet.Members {
-		if resp, err := http.Get(m.FnURL); err == nil {
-			resp.Body.Close()
-			t.Errorf("member %s data plane still answers after Close", m.Spec.Name)
+	if resp, err := http.Get(m.FnURL); err == nil {
+		resp.Body.Close()
+		t.Errorf("%s data plane still answers after Close", name)
+	}
+}
+
+func pool(name, region, cost string) *v1alpha1.ClusterPool {
+	c := resource.MustParse(cost)
+	return &v1alpha1.ClusterPool{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.ClusterPoolSpec{
+			Provider: v1alpha1.ProviderSpec{Name: "local"}, Region: region, Zone: region + "-a",
+			Nodes: 2, Tier: 1, CostPerHour: &c,
+			NodeCapacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("32Gi"), corev1.ResourcePods: resource.MustParse("110")},
+			Parking:      &v1alpha1.ParkingPolicy{Mode: v1alpha1.ParkingStop, IdleTTL: &metav1.Duration{Duration: idleTTL}},
+			MaxClusters:  2,
+		},
+	}
+}
+
+// app must run in us-east, where the fleet has no cluster at first.
+func app() *v1alpha1.FleetApp {
+	return &v1alpha1.FleetApp{
+		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default"},
+		Spec: v1alpha1.FleetAppSpec{
+			App: v1alpha1.FnApp{Name: "hello", Functions: []v1alpha1.Function{{
+				Name: "echo", Image: "fnfleet/echo:0.0.1",
+				Triggers: []v1alpha1.Trigger{{Name: "echo", Type: "http", Source: "/echo"}},
+			}}},
+			Demand:    v1alpha1.Demand{Replicas: 2, CPU: resource.MustParse("250m"), Memory: resource.MustParse("256Mi")},
+			Placement: v1alpha1.PlacementPolicy{RequiredRegions: []string{"us-east"}},
+		},
+	}
+}
+
+func deployed(a *v1alpha1.FleetApp) bool {
+	c := apimeta.FindStatusCondition(a.Status.Conditions, v1alpha1.AppDeployed)
+	return len(a.Status.Placement) == 1 && c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == a.Generation
+}
+
+// awaitApp waits for the FleetApp hello to satisfy ok; the deadline only
+// bounds a failing test.
+func awaitApp(t *testing.T, ctx context.Context, fleet *localmode.Fleet, what string, ok func(*v1alpha1.FleetApp) bool) *v1alpha1.FleetApp {
+	t.Helper()
+	var last string
+	for {
+		a, err := fleet.HubClient.GetFleetApp(ctx, "default", "hello")
+		if err == nil && ok(a) {
+			return a
+		}
+		if err == nil {
+			last = fmt.Sprintf("%s %+v", a.Status.Explanation, a.Status.Conditions)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("FleetApp hello not %s: %s; members %+v", what, last, fleet.Members())
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
 
-func conditionTrue(conds []metav1.Condition, typ string) bool {
-	for _, c := range conds {
-		if c.Type == typ {
-			return c.Status == metav1.ConditionTrue
+func awaitMember(t *testing.T, ctx context.Context, fleet *localmode.Fleet, name string, ok func(localmode.FleetMember) bool) localmode.FleetMember {
+	t.Helper()
+	for {
+		// fleet.json, as another program would read it.
+		f, err := localmode.ReadFleetFile(fleet.FleetFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Hub.Kubeconfig != fleet.Hub.KubeconfigPath {
+			t.Fatalf("fleet.json names hub kubeconfig %q, want %q", f.Hub.Kubeconfig, fleet.Hub.KubeconfigPath)
+		}
+		if i := slices.IndexFunc(f.Members, func(m localmode.FleetMember) bool { return m.Name == name }); i >= 0 && ok(f.Members[i]) {
+			return f.Members[i]
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("member %s not as wanted in fleet.json: %+v", name, f.Members)
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return false
+}
+
+func assertAnswers(t *testing.T, ctx context.Context, fnURL string) {
+	t.Helper()
+	body := "hello us-east"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fnURL+"/t/hello/echo", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(got) != body {
+		t.Errorf("%s answered %d %q, want 200 %q", fnURL, resp.StatusCode, got, body)
+	}
 }

@@ -563,33 +563,30 @@ func TestLifecycleFinishesAfterItsCallerIsKilled(t *testing.T) {
 
 // pending is whether the Fn release on the cluster is pending.
 func pending(ctx context.Context, d *local.Driver, name string) bool {
-	kubeconfig, err := d.Kubeconfig(ctx, providers.Cluster{Name: name})
-	if err != nil {
-		return false
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
-	if err != nil {
-		return false
-	}
-	st, err := installer.New(slog.New(slog.DiscardHandler)).Status(ctx, installer.Target{RESTConfig: cfg}, installer.Release{})
+	st, err := releaseOf(ctx, d, name)
 	return err == nil && st.Pending
 }
 
 func releaseState(t *testing.T, ctx context.Context, d *local.Driver, name string) installer.State {
 	t.Helper()
-	kubeconfig, err := d.Kubeconfig(ctx, providers.Cluster{Name: name})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := installer.New(slog.New(slog.DiscardHandler)).Status(ctx, installer.Target{RESTConfig: cfg}, installer.Release{})
+	st, err := releaseOf(ctx, d, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// releaseOf reads the Fn release on the cluster, as Helm recorded it.
+func releaseOf(ctx context.Context, d *local.Driver, name string) (installer.State, error) {
+	kubeconfig, err := d.Kubeconfig(ctx, providers.Cluster{Name: name})
+	if err != nil {
+		return installer.State{}, err
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		return installer.State{}, err
+	}
+	return installer.New(slog.New(slog.DiscardHandler)).Status(ctx, installer.Target{RESTConfig: cfg}, installer.Release{})
 }
 
 // A hibernation window parks a cluster even with apps on it, in two

@@ -214,6 +214,14 @@ func byDemand(in Input, ttl time.Duration) Answer {
 		since = in.ReadySince
 	}
 	if since.IsZero() {
+		// Without an idle clock the answer keeps the cluster as it is: a
+		// running one runs, a parked or parking one stays parked (in
+		// Parking the time it was Ready is gone, so "runs" there would
+		// wake it again at once: park, wake, park).
+		if in.Parked {
+			return Answer{Schedulable: true, Reason: ReasonIdleUnknown,
+				Message: "stays parked: no apps placed, no wake requested, and the time it became idle is not recorded"}
+		}
 		return Answer{Run: true, Schedulable: true, Reason: ReasonIdleUnknown,
 			Message: "runs: no apps placed, but the time it became idle is not recorded yet"}
 	}

@@ -55,6 +55,8 @@ func TestShouldRun(t *testing.T) {
 			run: true, schedulable: true, reason: ReasonIdleWithinTTL, next: t0.Add(19 * time.Minute)},
 		{name: "idle since unknown runs", in: Input{},
 			run: true, schedulable: true, reason: ReasonIdleUnknown, msg: "not recorded yet"},
+		{name: "idle since unknown while parking: stays parked, no flap", in: Input{Parked: true},
+			schedulable: true, reason: ReasonIdleUnknown, msg: "stays parked"},
 		{name: "a parked cluster nobody asks for stays parked", in: Input{Parked: true, IdleSince: t0.Add(-3 * time.Hour)},
 			reason: ReasonIdle, schedulable: true},
 		{name: "manual park with placements", in: Input{ManualPark: true, Placements: 3},

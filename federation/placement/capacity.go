@@ -111,8 +111,8 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 		if s.unhealthy || (s.phase != phaseParked && !coming) {
 			continue
 		}
-		if s.phase == phaseParked && s.wakeTimedOut {
-			continue // its last wake timed out: the app goes elsewhere
+		if s.phase == phaseParked && (s.noWake || c.Spec.Parked) {
+			continue // a wake would not be honoured: the app goes elsewhere
 		}
 		fit := r.offers(c, s)
 		if fit < need {

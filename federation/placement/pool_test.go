@@ -175,6 +175,24 @@ func TestWakeTimedOutIsNotWokenAgain(t *testing.T) {
 	}
 }
 
+// A cluster parked by hand or by a hibernation window stays parked
+// whatever a capacity request asks: placement wakes another, or creates.
+func TestParkedByHandOrWindowIsNotWoken(t *testing.T) {
+	byHand := withCost(withPhase(cluster("by-hand", "eu-1", 8, 8), v1alpha1.PhaseParked), "0.1")
+	byHand.Spec.Parked = true
+	window := withCondition(withCost(withPhase(cluster("window", "eu-1", 8, 8), v1alpha1.PhaseParked), "0.1"),
+		v1alpha1.ClusterParked, metav1.ConditionTrue, "HibernationWindow")
+	other := withCost(withPhase(cluster("other", "eu-1", 8, 8), v1alpha1.PhaseParked), "0.9")
+	d := mustDecide(t, app(2), []v1alpha1.MemberCluster{byHand, window, other}, nil, Options{})
+	if c := d.Capacity; c == nil || !reflect.DeepEqual(c.Wake, []string{"other"}) {
+		t.Fatalf("want other woken, not by-hand or window, got %+v (%s)", c, d.Explanation)
+	}
+	d = mustDecide(t, uidApp(2), []v1alpha1.MemberCluster{byHand, window}, nil, Options{Pools: []v1alpha1.ClusterPool{pool("eu-burst", "eu-1", "1", 1, 3)}})
+	if c := d.Capacity; c == nil || len(c.Wake) != 0 || c.Pool != "eu-burst" || len(c.Create) != 1 {
+		t.Fatalf("want a cluster created instead, got %+v (%s)", c, d.Explanation)
+	}
+}
+
 func TestPoolChoice(t *testing.T) {
 	withPool := func(p v1alpha1.ClusterPool, change func(*v1alpha1.ClusterPoolSpec)) v1alpha1.ClusterPool {
 		change(&p.Spec)

@@ -23,7 +23,7 @@ type snapshot struct {
 
 	phase        clusterPhase
 	unhealthy    bool // condition Healthy is False
-	wakeTimedOut bool // condition Parked has reason WakeTimedOut
+	noWake       bool // parked where a wake request is not honoured (see readConditions)
 	hasHB        bool
 	hb           time.Time // status.lastHeartbeatTime, when hasHB
 	tier         int16
@@ -124,17 +124,28 @@ func (s *snapshot) readConditions(c *v1alpha1.MemberCluster) {
 				s.phase = phaseUnschedulable
 			}
 		case v1alpha1.ClusterParked:
-			// lifecycle's reason when a wake did not finish within its
-			// resume timeout (15m): the app goes elsewhere rather than
-			// wait on a second wake.
-			s.wakeTimedOut = cd.Reason == reasonWakeTimedOut
+			// Parked clusters a wake request would not bring back:
+			// one whose last wake did not finish within its resume
+			// timeout (15m), so the app goes elsewhere rather than
+			// wait on a second wake; and one parked by a hibernation
+			// window or by hand, which parking keeps parked whatever
+			// is asked.
+			switch cd.Reason {
+			case reasonWakeTimedOut, reasonWindow, reasonManual:
+				s.noWake = true
+			}
 		}
 	}
 }
 
-// reasonWakeTimedOut is lifecycle.ReasonWakeTimedOut; placement reads the
-// condition, not the package, so that the pure cores stay apart.
-const reasonWakeTimedOut = "WakeTimedOut"
+// Reasons of the Parked condition (lifecycle.ReasonWakeTimedOut,
+// parking.ReasonWindow, parking.ReasonManual); placement reads the
+// condition, not the packages, so that the pure cores stay apart.
+const (
+	reasonWakeTimedOut = "WakeTimedOut"
+	reasonWindow       = "HibernationWindow"
+	reasonManual       = "ParkedByHand"
+)
 
 // loadCapacity reads the cost and capacity of c into s, once per snapshot.
 func (s *snapshot) loadCapacity(c *v1alpha1.MemberCluster) {

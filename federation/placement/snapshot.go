@@ -21,12 +21,12 @@ type snapshot struct {
 	// value matches no object.
 	version objectVersion
 
-	phase        clusterPhase
-	unhealthy    bool // condition Healthy is False
-	noWake       bool // parked where a wake request is not honoured (see readConditions)
-	hasHB        bool
-	hb           time.Time // status.lastHeartbeatTime, when hasHB
-	tier         int16
+	phase     clusterPhase
+	unhealthy bool // condition Healthy is False
+	noWake    bool // parked where a wake request is not honoured (see readConditions)
+	hasHB     bool
+	hb        time.Time // status.lastHeartbeatTime, when hasHB
+	tier      int16
 
 	// The cost and capacity are read the first time a decision needs them
 	// (capRead): a cluster the filters reject before never has its resource

@@ -51,6 +51,7 @@ func BenchmarkLocalClusterLifecycle(b *testing.B) {
 
 		setParked(b, ctx, bed, name, false)
 		start = time.Now()
+		requestWake(b, ctx, bed, name)
 		drive(b, ctx, bed, l, name, 1, phaseIs(v1alpha1.PhaseReady))
 		toAwake += time.Since(start)
 

@@ -213,8 +213,11 @@ func TestLifecycleCreatesInstallsParksWakesDeletes(t *testing.T) {
 		t.Errorf("the data plane still listens at %s after parking", endpoint)
 	}
 
+	// Cleared, the usual rules decide again: idle, it stays parked until
+	// an app's capacity request asks to wake it.
 	setParked(t, ctx, b, "eu-small-1", false)
 	start = time.Now()
+	requestWake(t, ctx, b, "eu-small-1")
 	mc = drive(t, ctx, b, l, "eu-small-1", 1, phaseIs(v1alpha1.PhaseReady))
 	t.Logf("Parked -> Ready in %v", time.Since(start))
 	if mc.Status.FnEndpoint != endpoint {
@@ -409,6 +412,23 @@ func setParked(t testing.TB, ctx context.Context, b *bed, name string, parked bo
 		}
 		return
 	}
+}
+
+// requestWake plays placement asking to wake name: a FleetApp whose
+// capacity request names it.
+func requestWake(t testing.TB, ctx context.Context, b *bed, name string) {
+	t.Helper()
+	app := demoApp()
+	app.Name, app.Generation = "wants-"+name, 0
+	created, err := b.hub.CreateFleetApp(ctx, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Status.CapacityRequest = &v1alpha1.CapacityRequest{Replicas: 1, Wake: []string{name}}
+	if _, err := b.hub.UpdateFleetAppStatus(ctx, created); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.hub.DeleteFleetApp(context.Background(), created.Namespace, created.Name) })
 }
 
 func echoApp(b *bed) *v1alpha1.FnApp {

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -110,9 +109,6 @@ type Lifecycle struct {
 	http      *http.Client
 	now       func() time.Time
 	log       *slog.Logger
-
-	nsOnce sync.Once
-	nsErr  error
 }
 
 // NewLifecycle returns the lifecycle shell for cfg.
@@ -411,9 +407,9 @@ func (l *Lifecycle) storeKubeconfig(ctx context.Context, mc *v1alpha1.MemberClus
 	case !apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("read kubeconfig Secret %s/%s: %w", ref.Namespace, ref.Name, err)
 	}
-	l.nsOnce.Do(func() { l.nsErr = l.hub.EnsureNamespace(ctx, ref.Namespace) })
-	if l.nsErr != nil {
-		return nil, l.nsErr
+	// Once per cluster: a Secret is created when its cluster first serves.
+	if err := l.hub.EnsureNamespace(ctx, ref.Namespace); err != nil {
+		return nil, err
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{

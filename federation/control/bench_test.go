@@ -17,7 +17,7 @@ import (
 // to Ready (under 10 s), and what a parked cluster leaves running (0
 // processes). Run with FNFLEET_BIN set:
 //
-//	go test -run '^$' -bench BenchmarkLocalClusterLifecycle -benchtime 3x ./federation/control/
+//	go test -run '^$' -bench BenchmarkLocalClusterLifecycle -benchtime 5x ./federation/control/
 func BenchmarkLocalClusterLifecycle(b *testing.B) {
 	bed := newBed(b)
 	ctx, cancel := context.WithTimeout(b.Context(), 30*time.Minute)

@@ -23,6 +23,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
@@ -655,5 +656,72 @@ func TestLifecycleWindowMakesUnschedulableThenParks(t *testing.T) {
 	}
 	if procs, err := b.local.ProcessesOf("nightly-1"); err != nil || len(procs) > 0 {
 		t.Errorf("parked cluster runs %v (%v)", procs, err)
+	}
+}
+
+// Node autoscale end to end: apps requesting more than 80% of a cluster's
+// cpu (as observation reports it) make lifecycle scale it up one node
+// through the provider, and the cluster is Ready again with NodesScaled.
+func TestLifecycleScalesNodesOnUse(t *testing.T) {
+	b := newBed(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	spec := localPool("grow", 2)
+	spec.Spec.NodeAutoscale = &v1alpha1.NodeAutoscale{MinNodes: 1, MaxNodes: 3}
+	pool, err := b.hub.CreateClusterPool(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool("grow-1", pool, nil)); err != nil {
+		t.Fatal(err)
+	}
+	l := b.lifecycle(t, b.driver, nil)
+	obs, err := control.NewObservation(control.ObservationConfig{Hub: b.hub, Logger: testbed.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drive(t, ctx, b, l, "grow-1", 1, phaseIs(v1alpha1.PhaseReady))
+
+	kubeconfig, err := b.driver.Kubeconfig(ctx, providers.Cluster{Name: "grow-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	member, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 7 of the node's 8 cpus: 87.5%, past the default 80%.
+	runPod(t, member, "default", "busy", nil, nil, req("3", ""), req("4", ""))
+
+	var mc *v1alpha1.MemberCluster
+	for {
+		if _, err := obs.Reconcile(ctx, "grow-1"); err != nil {
+			t.Logf("observe: %v", err)
+		}
+		if _, err := l.Reconcile(ctx, "grow-1"); err != nil {
+			t.Logf("lifecycle: %v", err)
+		}
+		if mc, err = b.hub.GetMemberCluster(ctx, "grow-1"); err != nil {
+			t.Fatal(err)
+		}
+		c := apimeta.FindStatusCondition(mc.Status.Conditions, v1alpha1.ClusterNodesScaled)
+		if mc.Status.Phase == v1alpha1.PhaseReady && c != nil && c.Status == metav1.ConditionTrue {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("not scaled in time: %+v", mc.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if mc.Status.DesiredNodes != 2 || mc.Status.LastScaleTime == nil {
+		t.Errorf("desiredNodes %d, lastScaleTime %v; want 2 and set", mc.Status.DesiredNodes, mc.Status.LastScaleTime)
+	}
+	nodes, err := member.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) != 2 {
+		t.Errorf("member has %d nodes (%v), want 2", len(nodes.Items), err)
 	}
 }

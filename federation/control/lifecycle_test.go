@@ -717,6 +717,11 @@ func TestLifecycleScalesNodesOnUse(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// Observation reports where the Fn Service answers: the data plane's
+	// address, as the endpoint has it.
+	if ing := mc.Status.Ingress; len(ing) != 1 || !strings.Contains(mc.Status.FnEndpoint, "//"+ing[0].IP+":") {
+		t.Errorf("ingress %+v, want the address of fnEndpoint %s", ing, mc.Status.FnEndpoint)
+	}
 	if mc.Status.DesiredNodes != 2 || mc.Status.LastScaleTime == nil {
 		t.Errorf("desiredNodes %d, lastScaleTime %v; want 2 and set", mc.Status.DesiredNodes, mc.Status.LastScaleTime)
 	}

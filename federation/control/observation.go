@@ -40,7 +40,7 @@ type ObservationHub interface {
 const (
 	// ReconcileManager is the field manager of the status fields
 	// reconcile owns: the Healthy condition, capacity, allocatable, used,
-	// available, placedApps, idleSince and lastHeartbeatTime.
+	// available, ingress, placedApps, idleSince and lastHeartbeatTime.
 	ReconcileManager = "fnfleet-reconcile"
 
 	// ObservationResync is how often a member is looked at. Placement
@@ -238,11 +238,16 @@ func observedStatus(mc *v1alpha1.MemberCluster, rep *observe.Report, placed int3
 		Allocatable:       old.Allocatable,
 		Used:              old.Used,
 		Available:         old.Available,
+		Ingress:           old.Ingress,
 		LastHeartbeatTime: old.LastHeartbeatTime,
 	}
 	if rep.List == nil {
 		u := rep.Usage
 		st.Capacity, st.Allocatable, st.Used, st.Available = u.Capacity, u.Allocatable, u.Used, u.Available
+		st.Ingress = nil
+		for _, in := range rep.Ingress {
+			st.Ingress = append(st.Ingress, v1alpha1.IngressAddress{IP: in.IP, Hostname: in.Hostname})
+		}
 	}
 	// lastHeartbeatTime is when reconcile last reached the cluster: its
 	// apiserver answered.

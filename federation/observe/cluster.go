@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"net/http"
 	"time"
 
@@ -30,6 +31,9 @@ type Report struct {
 	List error
 	// Usage is valid when APIServer and List are nil.
 	Usage Resources
+	// Ingress are the load-balancer addresses of the Fn Services (where
+	// DNS sends an app's callers), valid when APIServer and List are nil.
+	Ingress []corev1.LoadBalancerIngress
 }
 
 // Reached reports whether the member's apiserver answered and its usage
@@ -61,6 +65,9 @@ func Cluster(ctx context.Context, cfg *rest.Config, hc *http.Client, fnEndpoint 
 		return r
 	}
 	r.Usage, r.List = listUsage(ctx, client)
+	if r.List == nil {
+		r.Ingress, r.List = fnIngress(ctx, client)
+	}
 	r.Fn = <-fnDone
 	return r
 }
@@ -97,4 +104,22 @@ func listUsage(ctx context.Context, client kubernetes.Interface) (Resources, err
 		return Resources{}, fmt.Errorf("list pods: %w", err)
 	}
 	return Usage(nodes.Items, pods.Items), nil
+}
+
+// fnIngress lists the load-balancer addresses of the Fn Services (label
+// FnSelector, type LoadBalancer) in every namespace.
+func fnIngress(ctx context.Context, client kubernetes.Interface) ([]corev1.LoadBalancerIngress, error) {
+	ctx, cancel := context.WithTimeout(ctx, listTimeout)
+	defer cancel()
+	svcs, err := client.CoreV1().Services(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: FnSelector})
+	if err != nil {
+		return nil, fmt.Errorf("list Fn services: %w", err)
+	}
+	var out []corev1.LoadBalancerIngress
+	for i := range svcs.Items {
+		if svcs.Items[i].Spec.Type == corev1.ServiceTypeLoadBalancer {
+			out = append(out, svcs.Items[i].Status.LoadBalancer.Ingress...)
+		}
+	}
+	return out, nil
 }

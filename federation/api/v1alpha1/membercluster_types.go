@@ -348,9 +348,9 @@ type MemberClusterStatus struct {
 	// +optional
 	FnEndpoint string `json:"fnEndpoint,omitempty"`
 
-	// Ingress are the addresses the cluster's Fn service answers on. Local
-	// mode writes them; nothing reads them yet: the DNS function (a later
-	// issue) will publish them.
+	// Ingress are the addresses the cluster's Fn service answers on (its
+	// LoadBalancer ingress). Reconcile writes them; nothing reads them yet:
+	// the DNS function (a later issue) will publish them.
 	// +optional
 	// +listType=atomic
 	Ingress []IngressAddress `json:"ingress,omitempty"`

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -318,13 +319,9 @@ func (l *Lifecycle) waitForRoom(ctx context.Context, m *member, msg string, now 
 	if ps := m.mc.Status.PhaseSince; ps != nil {
 		d.Status.PhaseSince = ps.Time
 	}
-	d.Status.Conditions = []metav1.Condition{{
-		Type: v1alpha1.ClusterProvisioned, Status: metav1.ConditionFalse, Reason: "PoolFull", Message: msg,
-		ObservedGeneration: m.mc.Generation, LastTransitionTime: metav1.NewTime(now),
-	}}
-	if old := findCondition(m.mc.Status.Conditions, v1alpha1.ClusterProvisioned); old != nil && old.Status == metav1.ConditionFalse {
-		d.Status.Conditions[0].LastTransitionTime = old.LastTransitionTime
-	}
+	conds := slices.Clone(m.mc.Status.Conditions)
+	setCondition(&conds, v1alpha1.ClusterProvisioned, false, "PoolFull", msg, m.mc.Generation, now)
+	d.Status.Conditions = []metav1.Condition{*apimeta.FindStatusCondition(conds, v1alpha1.ClusterProvisioned)}
 	if err := l.write(ctx, m, d); err != nil {
 		return time.Time{}, nil, err
 	}
@@ -550,10 +547,12 @@ func (l *Lifecycle) recordFailure(in lifecycle.Input, d lifecycle.Decision, fail
 
 // write applies lifecycle's fields of the status when they changed.
 func (l *Lifecycle) write(ctx context.Context, m *member, d lifecycle.Decision) error {
-	var want v1alpha1.MemberClusterStatus
+	var have, want v1alpha1.MemberClusterStatus
+	lifecycle.StatusOf(&m.mc.Status).ApplyTo(&have)
+	have.KubeconfigSecretRef = m.mc.Status.KubeconfigSecretRef
 	d.Status.ApplyTo(&want)
 	want.KubeconfigSecretRef = m.secretRef
-	if equality.Semantic.DeepEqual(lifecycleFields(&m.mc.Status), want) {
+	if equality.Semantic.DeepEqual(have, want) {
 		return nil
 	}
 	if _, err := l.hub.ApplyMemberClusterStatus(ctx, m.mc.Name, m.mc.ResourceVersion, LifecycleManager, &want); err != nil {
@@ -608,39 +607,6 @@ func (l *Lifecycle) countPool(ctx context.Context, ref *v1alpha1.ClusterPoolRefe
 	if err != nil && !apierrors.IsNotFound(err) {
 		l.log.Warn("count the pool's clusters", "pool", ref.Name, "err", err)
 	}
-}
-
-// lifecycleFields is the part of st that lifecycle owns, in the form
-// write builds it (its conditions in lifecycle's order).
-func lifecycleFields(st *v1alpha1.MemberClusterStatus) v1alpha1.MemberClusterStatus {
-	out := v1alpha1.MemberClusterStatus{
-		Phase: st.Phase, PhaseSince: st.PhaseSince, Failures: st.Failures, DesiredNodes: st.DesiredNodes,
-		LastScaleTime: st.LastScaleTime, FnEndpoint: st.FnEndpoint, KubeconfigSecretRef: st.KubeconfigSecretRef,
-	}
-	for _, typ := range lifecycleConditions() {
-		if c := findCondition(st.Conditions, typ); c != nil {
-			out.Conditions = append(out.Conditions, *c)
-		}
-	}
-	return out
-}
-
-// lifecycleConditions are lifecycle's conditions, in the order
-// lifecycle.Status lists them.
-func lifecycleConditions() [5]string {
-	return [...]string{
-		v1alpha1.ClusterProvisioned, v1alpha1.ClusterFnInstalled, v1alpha1.ClusterParked,
-		v1alpha1.ClusterSchedulable, v1alpha1.ClusterNodesScaled,
-	}
-}
-
-func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
-	for i := range conds {
-		if conds[i].Type == typ {
-			return &conds[i]
-		}
-	}
-	return nil
 }
 
 // forget ends a deleted cluster: its kubeconfig Secret, its place in its

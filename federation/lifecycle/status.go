@@ -83,6 +83,29 @@ func (s Status) ApplyTo(st *v1alpha1.MemberClusterStatus) {
 	st.Conditions = append(kept, s.Conditions...)
 }
 
+// StatusOf reads back the fields of st that lifecycle owns, its
+// conditions in the order a Decision lists them: ApplyTo of the result
+// writes st's lifecycle fields as they are. A shell compares it with a
+// decision's Status to skip a write that would change nothing.
+func StatusOf(st *v1alpha1.MemberClusterStatus) Status {
+	s := Status{Phase: st.Phase, Failures: st.Failures, DesiredNodes: st.DesiredNodes, FnEndpoint: st.FnEndpoint}
+	if st.PhaseSince != nil {
+		s.PhaseSince = st.PhaseSince.Time
+	}
+	if st.LastScaleTime != nil {
+		s.LastScaleTime = st.LastScaleTime.Time
+	}
+	for c := range numConds {
+		for i := range st.Conditions {
+			if st.Conditions[i].Type == c.String() {
+				s.Conditions = append(s.Conditions, st.Conditions[i])
+				break
+			}
+		}
+	}
+	return s
+}
+
 func timePtr(t time.Time) *metav1.Time {
 	if t.IsZero() {
 		return nil

@@ -8,8 +8,12 @@ import (
 // Resources is what a cluster's nodes offer and what its apps request, in
 // cpu, memory and pods: the four resource lists of a MemberCluster's status.
 type Resources struct {
-	// Capacity and Allocatable are the sums over all nodes.
-	Capacity, Allocatable corev1.ResourceList
+	// Capacity is the sum over all nodes.
+	Capacity corev1.ResourceList
+	// Allocatable is what the nodes offer apps: the sum of their
+	// allocatable less what the platform's pods (system namespaces, Fn's
+	// own) request, which apps can never have.
+	Allocatable corev1.ResourceList
 	// Used is the sum of the requests of the app pods on nodes (see
 	// IsAppPod); its pods entry is their number.
 	Used corev1.ResourceList
@@ -19,10 +23,19 @@ type Resources struct {
 
 // counted are the resources a MemberCluster's status reports; placement
 // fits apps by cpu and memory and pod slots, and nothing else.
-var counted = []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourcePods}
+func counted() [3]corev1.ResourceName {
+	return [...]corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourcePods}
+}
 
-// systemNamespaces hold Kubernetes' own pods, which are no app's use.
-var systemNamespaces = map[string]bool{"kube-system": true, "kube-public": true, "kube-node-lease": true}
+// isSystemNamespace is whether ns holds Kubernetes' own pods, which are no
+// app's use.
+func isSystemNamespace(ns string) bool {
+	switch ns {
+	case "kube-system", "kube-public", "kube-node-lease":
+		return true
+	}
+	return false
+}
 
 // fnLabel and fnValue are FnSelector's pair: the label charts/fn sets on
 // Fn's own pods.
@@ -41,27 +54,45 @@ func Usage(nodes []corev1.Node, pods []corev1.Pod) Resources {
 		addCounted(r.Capacity, nodes[i].Status.Capacity)
 		addCounted(r.Allocatable, nodes[i].Status.Allocatable)
 	}
-	var n int64
+	platform := zero()
+	var apps, others int64
 	for i := range pods {
-		if !IsAppPod(&pods[i]) {
-			continue
+		p := &pods[i]
+		switch {
+		case IsAppPod(p):
+			apps++
+			addCounted(r.Used, PodRequests(p))
+		case holdsResources(p):
+			others++
+			addCounted(platform, PodRequests(p))
 		}
-		n++
-		addCounted(r.Used, PodRequests(&pods[i]))
 	}
-	r.Used[corev1.ResourcePods] = *resource.NewQuantity(n, resource.DecimalSI)
-	for _, name := range counted {
-		free := r.Allocatable[name].DeepCopy()
-		free.Sub(r.Used[name])
-		// More requested than allocatable happens only while nodes go
-		// away under their pods; "nothing free" is what placement needs
-		// to hear then, not a negative amount.
-		if free.Sign() < 0 {
-			free = *resource.NewQuantity(0, free.Format)
-		}
-		r.Available[name] = free
+	r.Used[corev1.ResourcePods] = *resource.NewQuantity(apps, resource.DecimalSI)
+	platform[corev1.ResourcePods] = *resource.NewQuantity(others, resource.DecimalSI)
+	for _, name := range counted() {
+		r.Allocatable[name] = floorSub(r.Allocatable[name], platform[name])
+		r.Available[name] = floorSub(r.Allocatable[name], r.Used[name])
 	}
 	return r
+}
+
+// floorSub is a-b, or zero when b is larger: more requested than
+// allocatable happens only while nodes go away under their pods, and
+// "nothing free" is what placement needs to hear then, not a negative
+// amount.
+func floorSub(a, b resource.Quantity) resource.Quantity {
+	d := a.DeepCopy()
+	d.Sub(b)
+	if d.Sign() < 0 {
+		return *resource.NewQuantity(0, d.Format)
+	}
+	return d
+}
+
+// holdsResources is whether p holds resources on a node: bound to one and
+// not ended.
+func holdsResources(p *corev1.Pod) bool {
+	return p.Spec.NodeName != "" && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
 }
 
 // IsAppPod reports whether p is an app's use of the cluster: bound to a
@@ -69,17 +100,7 @@ func Usage(nodes []corev1.Node, pods []corev1.Pod) Resources {
 // there), not ended (Succeeded or Failed pods hold no resources), not in a
 // system namespace and not one of Fn's own pods.
 func IsAppPod(p *corev1.Pod) bool {
-	switch {
-	case p.Spec.NodeName == "":
-		return false
-	case p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
-		return false
-	case systemNamespaces[p.Namespace]:
-		return false
-	case p.Labels[fnLabel] == fnValue:
-		return false
-	}
-	return true
+	return holdsResources(p) && !isSystemNamespace(p.Namespace) && p.Labels[fnLabel] != fnValue
 }
 
 // PodRequests is the cpu and memory p requests as the scheduler counts it:
@@ -126,7 +147,7 @@ func PodRequests(p *corev1.Pod) corev1.ResourceList {
 
 func zero() corev1.ResourceList {
 	l := corev1.ResourceList{}
-	for _, name := range counted {
+	for _, name := range counted() {
 		l[name] = resource.Quantity{Format: resource.DecimalSI}
 	}
 	return l
@@ -134,7 +155,7 @@ func zero() corev1.ResourceList {
 
 // addCounted adds the counted resources of more to sum.
 func addCounted(sum, more corev1.ResourceList) {
-	for _, name := range counted {
+	for _, name := range counted() {
 		q, ok := more[name]
 		if !ok {
 			continue

@@ -152,10 +152,12 @@ func TestUsage(t *testing.T) {
 		want  want
 	}{
 		{
+			// What the system and Fn request (2500m, 1536Mi, 2 pods) is
+			// not offered to apps: allocatable is the nodes' less that.
 			name:  "only app pods are use",
 			nodes: nodes,
 			pods:  []corev1.Pod{pod("app", ctr("1", "1Gi")), pod("other", ctr("250m", "256Mi")), pod("kube-system", ctr("2", "1Gi")), fnPod, done},
-			want:  want{"8", "7600m", "1250m", "1280Mi", "2", "6350m", "15104Mi", "218"},
+			want:  want{"8", "5100m", "1250m", "1280Mi", "2", "3850m", "13568Mi", "216"},
 		},
 		{
 			// Fn installed and nothing else: the cluster is idle. Navarkos
@@ -163,7 +165,7 @@ func TestUsage(t *testing.T) {
 			name:  "a cluster with only Fn uses nothing",
 			nodes: nodes,
 			pods:  []corev1.Pod{fnPod, pod("kube-system", ctr("2", "1Gi"))},
-			want:  want{"8", "7600m", "0", "0", "0", "7600m", "16Gi", "220"},
+			want:  want{"8", "5100m", "0", "0", "0", "5100m", "14848Mi", "218"},
 		},
 		{
 			name:  "no nodes",

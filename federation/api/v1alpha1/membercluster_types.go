@@ -318,10 +318,14 @@ type MemberClusterStatus struct {
 	// Capacity is the sum of node capacity (cpu, memory, pods).
 	// +optional
 	Capacity corev1.ResourceList `json:"capacity,omitempty"`
-	// Allocatable is the sum of node allocatable (cpu, memory, pods).
+	// Allocatable is what the nodes offer apps (cpu, memory, pods): the sum
+	// of node allocatable less what the platform's pods (system
+	// namespaces, Fn's own) request.
 	// +optional
 	Allocatable corev1.ResourceList `json:"allocatable,omitempty"`
-	// Used is the sum of the requests of running pods (cpu, memory, pods).
+	// Used is the sum of the requests of the apps' pods on nodes (cpu,
+	// memory, pods): not system pods, not Fn's own, so a cluster with Fn
+	// and no app uses nothing.
 	// +optional
 	Used corev1.ResourceList `json:"used,omitempty"`
 	// Available is allocatable minus used as reconcile last computed it,

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
@@ -55,13 +56,7 @@ type bed struct {
 func newBed(t testing.TB) *bed {
 	t.Helper()
 	h := testbed.Start(t, local.ClusterSpec{Name: "hub"})
-	if err := fleethub.InstallCRDs(t.Context(), h.RESTConfig); err != nil {
-		t.Fatal(err)
-	}
-	client, err := fleethub.New(h.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := testbed.FleetAPI(t, h)
 	bins, err := testbed.Binaries()
 	if err != nil {
 		t.Fatal(err)
@@ -599,15 +594,20 @@ func releaseState(t *testing.T, ctx context.Context, d *local.Driver, name strin
 
 // releaseOf reads the Fn release on the cluster, as Helm recorded it.
 func releaseOf(ctx context.Context, d *local.Driver, name string) (installer.State, error) {
-	kubeconfig, err := d.Kubeconfig(ctx, providers.Cluster{Name: name})
-	if err != nil {
-		return installer.State{}, err
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	cfg, err := memberConfig(ctx, d, name)
 	if err != nil {
 		return installer.State{}, err
 	}
 	return installer.New(slog.New(slog.DiscardHandler)).Status(ctx, installer.Target{RESTConfig: cfg}, installer.Release{})
+}
+
+// memberConfig is a client configuration for the local cluster name.
+func memberConfig(ctx context.Context, d *local.Driver, name string) (*rest.Config, error) {
+	kubeconfig, err := d.Kubeconfig(ctx, providers.Cluster{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	return clientcmd.RESTConfigFromKubeConfig(kubeconfig)
 }
 
 // A hibernation window parks a cluster even with apps on it, in two
@@ -682,11 +682,7 @@ func TestLifecycleScalesNodesOnUse(t *testing.T) {
 	}
 	drive(t, ctx, b, l, "grow-1", 1, phaseIs(v1alpha1.PhaseReady))
 
-	kubeconfig, err := b.driver.Kubeconfig(ctx, providers.Cluster{Name: "grow-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
+	cfg, err := memberConfig(ctx, b.driver, "grow-1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,13 +39,7 @@ func TestObservationOnRealClusters(t *testing.T) {
 		local.ClusterSpec{Region: "eu-west", Nodes: 1, NodeCapacity: local.Resources{CPU: "4", Memory: "8Gi", Pods: "20"}},
 	)
 	hubCluster, memberCluster := clusters[0], clusters[1]
-	if err := fleethub.InstallCRDs(ctx, hubCluster.RESTConfig); err != nil {
-		t.Fatal(err)
-	}
-	h, err := fleethub.New(hubCluster.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := testbed.FleetAPI(t, hubCluster)
 
 	// The member's kubeconfig, as lifecycle stores it.
 	const ns = "fnfleet-system"

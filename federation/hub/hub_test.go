@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
-	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
@@ -23,13 +22,7 @@ import (
 func TestApplyMemberClusterStatus(t *testing.T) {
 	ctx := t.Context()
 	c := testbed.Start(t, local.ClusterSpec{Region: "hub"})
-	if err := hub.InstallCRDs(ctx, c.RESTConfig); err != nil {
-		t.Fatal(err)
-	}
-	h, err := hub.New(c.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := testbed.FleetAPI(t, c)
 	created, err := h.CreateMemberCluster(ctx, &v1alpha1.MemberCluster{
 		ObjectMeta: metav1.ObjectMeta{Name: "eu"},
 		Spec:       v1alpha1.MemberClusterSpec{Provider: v1alpha1.ProviderSpec{Name: "static"}, Region: "eu-west"},

@@ -174,13 +174,7 @@ func fleetApp(name string) *v1alpha1.FleetApp {
 func TestLoopRoutesHubEventsToShells(t *testing.T) {
 	c := testbed.Start(t, local.ClusterSpec{Name: "hub"})
 	ctx := t.Context()
-	if err := hub.InstallCRDs(ctx, c.RESTConfig); err != nil {
-		t.Fatal(err)
-	}
-	hc, err := hub.New(c.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hc := testbed.FleetAPI(t, c)
 	// An hour: no resync during the event checks.
 	h, stop := startLoop(t, hc, time.Hour)
 
@@ -279,13 +273,7 @@ func TestLoopRoutesHubEventsToShells(t *testing.T) {
 func TestLoopResyncsEveryKey(t *testing.T) {
 	c := testbed.Start(t, local.ClusterSpec{Name: "hub"})
 	ctx := t.Context()
-	if err := hub.InstallCRDs(ctx, c.RESTConfig); err != nil {
-		t.Fatal(err)
-	}
-	hc, err := hub.New(c.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hc := testbed.FleetAPI(t, c)
 	if _, err := hc.CreateMemberCluster(ctx, member("m1", "")); err != nil {
 		t.Fatal(err)
 	}

@@ -106,20 +106,18 @@ func listUsage(ctx context.Context, client kubernetes.Interface) (Resources, err
 	return Usage(nodes.Items, pods.Items), nil
 }
 
-// fnIngress lists the load-balancer addresses of the Fn Services (label
-// FnSelector, type LoadBalancer) in every namespace.
+// fnIngress lists the load-balancer addresses of the Fn Services in every
+// namespace.
 func fnIngress(ctx context.Context, client kubernetes.Interface) ([]corev1.LoadBalancerIngress, error) {
 	ctx, cancel := context.WithTimeout(ctx, listTimeout)
 	defer cancel()
-	svcs, err := client.CoreV1().Services(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: FnSelector})
+	svcs, err := fnLoadBalancers(ctx, client, metav1.NamespaceAll)
 	if err != nil {
-		return nil, fmt.Errorf("list Fn services: %w", err)
+		return nil, err
 	}
 	var out []corev1.LoadBalancerIngress
-	for i := range svcs.Items {
-		if svcs.Items[i].Spec.Type == corev1.ServiceTypeLoadBalancer {
-			out = append(out, svcs.Items[i].Status.LoadBalancer.Ingress...)
-		}
+	for i := range svcs {
+		out = append(out, svcs[i].Status.LoadBalancer.Ingress...)
 	}
 	return out, nil
 }

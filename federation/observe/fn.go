@@ -19,8 +19,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// FnSelector selects the Services and pods of charts/fn.
-const FnSelector = "app.kubernetes.io/name=fn"
+// The label charts/fn sets on its Services and pods, and FnSelector, the
+// selector that picks them.
+const (
+	fnLabel, fnValue = "app.kubernetes.io/name", "fn"
+	FnSelector       = fnLabel + "=" + fnValue
+)
 
 // probeTimeout bounds one probe: an Fn server answers /version in about a
 // millisecond; 3 s tells a slow one from a dead one without holding a
@@ -31,21 +35,37 @@ const probeTimeout = 3 * time.Second
 // Service in namespace publishes ("http://<address>:<port>"), or "" while
 // the Service has no load-balancer address yet.
 func FnEndpoint(ctx context.Context, client kubernetes.Interface, namespace string) (string, error) {
-	svcs, err := client.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{LabelSelector: FnSelector})
+	svcs, err := fnLoadBalancers(ctx, client, namespace)
 	if err != nil {
-		return "", fmt.Errorf("list Fn services in %s: %w", namespace, err)
+		return "", err
 	}
-	for i := range svcs.Items {
-		if url := endpointOf(&svcs.Items[i]); url != "" {
+	for i := range svcs {
+		if url := endpointOf(&svcs[i]); url != "" {
 			return url, nil
 		}
 	}
 	return "", nil
 }
 
+// fnLoadBalancers lists the Fn Services of type LoadBalancer in namespace
+// (metav1.NamespaceAll: every namespace).
+func fnLoadBalancers(ctx context.Context, client kubernetes.Interface, namespace string) ([]corev1.Service, error) {
+	svcs, err := client.CoreV1().Services(namespace).List(ctx, metav1.ListOptions{LabelSelector: FnSelector})
+	if err != nil {
+		return nil, fmt.Errorf("list Fn services: %w", err)
+	}
+	lbs := svcs.Items[:0]
+	for _, svc := range svcs.Items {
+		if svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+			lbs = append(lbs, svc)
+		}
+	}
+	return lbs, nil
+}
+
 // endpointOf is the Fn URL a LoadBalancer Service publishes, or "".
 func endpointOf(svc *corev1.Service) string {
-	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer || len(svc.Spec.Ports) == 0 {
+	if len(svc.Spec.Ports) == 0 {
 		return ""
 	}
 	for _, in := range svc.Status.LoadBalancer.Ingress {

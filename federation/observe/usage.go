@@ -37,10 +37,6 @@ func isSystemNamespace(ns string) bool {
 	return false
 }
 
-// fnLabel and fnValue are FnSelector's pair: the label charts/fn sets on
-// Fn's own pods.
-const fnLabel, fnValue = "app.kubernetes.io/name", "fn"
-
 // Usage sums nodes and the app pods among pods into Resources. It is pure:
 // the caller lists nodes and pods (all namespaces) and passes them in.
 //

@@ -14,6 +14,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/fnfleet/fnfleet/federation/observe"
 )
 
 // A kwok cluster runs no containers, so the Fn a cluster "runs" is a real
@@ -22,9 +24,6 @@ import (
 // cluster's directory (so it is parked and deleted with the cluster, and a
 // process listing of the cluster includes it), and starts detached like the
 // components.
-
-// fnLabel selects the Fn Service of charts/fn.
-const fnLabel = "app.kubernetes.io/name=fn"
 
 // dataPlaneGrace is how long a data plane may take to finish calls in flight
 // on SIGTERM before it is killed.
@@ -97,7 +96,7 @@ func publishAddress(ctx context.Context, c *Cluster, addr string) error {
 	if err != nil {
 		return err
 	}
-	svcs, err := client.CoreV1().Services("").List(ctx, metav1.ListOptions{LabelSelector: fnLabel})
+	svcs, err := client.CoreV1().Services("").List(ctx, metav1.ListOptions{LabelSelector: observe.FnSelector})
 	if err != nil {
 		return fmt.Errorf("list Fn services: %w", err)
 	}

@@ -5,6 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The zone database is built in, so that a window's zone means the
+	// same on every machine, images without /usr/share/zoneinfo included:
+	// else every zone there would be "unknown" and every window ignored.
+	_ "time/tzdata"
 
 	"github.com/robfig/cron/v3"
 
@@ -69,7 +73,7 @@ func windowsAt(windows []v1alpha1.ParkingWindow, now, applyFrom time.Time, lead 
 		w := &windows[i]
 		sched, loc, err := parseWindow(w)
 		if err != nil {
-			notes = append(notes, "window "+strconv.Itoa(i)+" ignored: "+err.Error())
+			notes = append(notes, ignoredNote(i, err))
 			continue
 		}
 		if o := openAt(w, sched, loc, now); o != nil {
@@ -126,21 +130,20 @@ func openAt(w *v1alpha1.ParkingWindow, sched cron.Schedule, loc *time.Location, 
 	return open
 }
 
-// parseWindow reads a window's schedule and zone.
+// parseWindow reads a window's schedule and zone. Its errors say what is
+// wrong and what to do: the evaluation notes them for the windows it
+// ignores and WindowProblems reports them, so both read windows here.
 func parseWindow(w *v1alpha1.ParkingWindow) (cron.Schedule, *time.Location, error) {
-	loc := time.UTC
-	if w.TimeZone != "" {
-		var err error
-		if loc, err = time.LoadLocation(w.TimeZone); err != nil {
-			return nil, nil, fmt.Errorf("unknown time zone %q", w.TimeZone)
-		}
-	}
-	spec, err := cronParser().Parse(w.Start)
+	loc, err := loadZone(w.TimeZone)
 	if err != nil {
-		return nil, nil, fmt.Errorf("start %q is not a five-field cron expression: %w", w.Start, err)
+		return nil, nil, err
+	}
+	spec, err := parseStart(w.Start)
+	if err != nil {
+		return nil, nil, err
 	}
 	if w.Duration.Duration <= 0 {
-		return nil, nil, fmt.Errorf("duration %s is not positive", w.Duration.Duration)
+		return nil, nil, fmt.Errorf("duration %s is not positive: set how long the window stays open, e.g. 11h", w.Duration.Duration)
 	}
 	// Starts are read in the window's zone, whatever zone now is in.
 	if s, ok := spec.(*cron.SpecSchedule); ok {

@@ -167,23 +167,60 @@ type ParkingPolicy struct {
 	Windows []ParkingWindow `json:"windows,omitempty"`
 }
 
-// ParkingWindow is a recurring time span, e.g. nights and weekends.
+// ParkingWindow is a recurring time span, e.g. nights and weekends. The API
+// refuses a start that is not a five-field cron, a zero duration and a zone
+// not shaped like an IANA name. A well-shaped zone that does not exist
+// ("Mars/Olympus") or a start that never happens ("0 0 31 2 *") is
+// accepted, then reported on the object and ignored until it is fixed.
 type ParkingWindow struct {
-	// Start is a five-field cron expression for when the window opens,
-	// e.g. "0 20 * * 1-5".
+	// Why the start rules look as they do: one rule per field, so that the
+	// message names the field that is wrong; each repeats the five-field
+	// check as its guard, since CEL has no early exit. The patterns follow
+	// robfig/cron's parser, which federation/parking evaluates windows
+	// with (leading zeros, ? as *, names in any case, a step after a
+	// single value as in 5/15), and are stricter only where it is lenient
+	// by accident ("*-5", "1,,2", "+5"). A range's order is compared as
+	// numbers, month and day names replaced by theirs first. Whatever
+	// robfig refuses and these rules miss (e.g. objects stored before
+	// them) parking.WindowProblems reports.
+
+	// Start is a five-field cron expression for when the window opens, read
+	// in TimeZone: minute (0-59), hour (0-23), day of month (1-31), month
+	// (1-12 or JAN-DEC) and day of week (0-6 or SUN-SAT, Sunday is 0).
+	// Each field is *, a number, a range low-high, a step /n or a comma
+	// list of these, e.g. "0 20 * * 1-5" (20:00 on weekdays) or
+	// "*/15 9-17 * JAN-MAR MON-FRI". Descriptors such as @daily are not
+	// read.
 	// +kubebuilder:validation:MaxLength=128
-	// +kubebuilder:validation:XValidation:rule="self.matches('^\\\\s*\\\\S+(\\\\s+\\\\S+){4}\\\\s*$')",message="start must be a cron expression with five fields, e.g. '0 20 * * 1-5'"
+	// +kubebuilder:validation:XValidation:rule=`self.matches(r'^\s*\S+(\s+\S+){4}\s*$')`,message=`start must be a cron expression with five fields (minute hour day-of-month month day-of-week), e.g. '0 20 * * 1-5'`,messageExpression=`"start must be a cron expression with five fields (minute hour day-of-month month day-of-week), e.g. '0 20 * * 1-5', not '" + self + "'"`
+	// +kubebuilder:validation:XValidation:rule=`!self.matches(r'^\s*\S+(\s+\S+){4}\s*$') || (self.findAll(r'\S+')[0].matches(r'^([*?]|0*[1-5]?[0-9](-0*[1-5]?[0-9])?)(/0*[1-9][0-9]{0,8})?(,([*?]|0*[1-5]?[0-9](-0*[1-5]?[0-9])?)(/0*[1-9][0-9]{0,8})?)*$') && self.findAll(r'\S+')[0].findAll(r'[0-9]+-[0-9]+').all(x, int(x.split('-')[0]) <= int(x.split('-')[1])))`,message=`start's minute field must be 0-59, *, a range low-high, a step /n or a comma list of these, e.g. '30 20 * * 1-5' opens at 20:30 on weekdays`,messageExpression=`"start's minute field (" + self.findAll(r'\S+')[0] + ") must be 0-59, *, a range low-high, a step /n or a comma list of these, e.g. '30 20 * * 1-5' opens at 20:30 on weekdays"`
+	// +kubebuilder:validation:XValidation:rule=`!self.matches(r'^\s*\S+(\s+\S+){4}\s*$') || (self.findAll(r'\S+')[1].matches(r'^([*?]|0*(1?[0-9]|2[0-3])(-0*(1?[0-9]|2[0-3]))?)(/0*[1-9][0-9]{0,8})?(,([*?]|0*(1?[0-9]|2[0-3])(-0*(1?[0-9]|2[0-3]))?)(/0*[1-9][0-9]{0,8})?)*$') && self.findAll(r'\S+')[1].findAll(r'[0-9]+-[0-9]+').all(x, int(x.split('-')[0]) <= int(x.split('-')[1])))`,message=`start's hour field must be 0-23, *, a range low-high, a step /n or a comma list of these, e.g. '0 20 * * 1-5' opens at 20:00 on weekdays`,messageExpression=`"start's hour field (" + self.findAll(r'\S+')[1] + ") must be 0-23, *, a range low-high, a step /n or a comma list of these, e.g. '0 20 * * 1-5' opens at 20:00 on weekdays"`
+	// +kubebuilder:validation:XValidation:rule=`!self.matches(r'^\s*\S+(\s+\S+){4}\s*$') || (self.findAll(r'\S+')[2].matches(r'^([*?]|0*([1-9]|[12][0-9]|3[01])(-0*([1-9]|[12][0-9]|3[01]))?)(/0*[1-9][0-9]{0,8})?(,([*?]|0*([1-9]|[12][0-9]|3[01])(-0*([1-9]|[12][0-9]|3[01]))?)(/0*[1-9][0-9]{0,8})?)*$') && self.findAll(r'\S+')[2].findAll(r'[0-9]+-[0-9]+').all(x, int(x.split('-')[0]) <= int(x.split('-')[1])))`,message=`start's day-of-month field must be 1-31, *, a range low-high, a step /n or a comma list of these, e.g. '0 20 1,15 * *' opens at 20:00 on the 1st and the 15th`,messageExpression=`"start's day-of-month field (" + self.findAll(r'\S+')[2] + ") must be 1-31, *, a range low-high, a step /n or a comma list of these, e.g. '0 20 1,15 * *' opens at 20:00 on the 1st and the 15th"`
+	// +kubebuilder:validation:XValidation:rule=`!self.matches(r'^\s*\S+(\s+\S+){4}\s*$') || (self.findAll(r'\S+')[3].matches(r'^([*?]|(0*([1-9]|1[0-2])|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))(-(0*([1-9]|1[0-2])|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)))?)(/0*[1-9][0-9]{0,8})?(,([*?]|(0*([1-9]|1[0-2])|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))(-(0*([1-9]|1[0-2])|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)))?)(/0*[1-9][0-9]{0,8})?)*$') && self.findAll(r'\S+')[3].upperAscii().replace('JAN', '1').replace('FEB', '2').replace('MAR', '3').replace('APR', '4').replace('MAY', '5').replace('JUN', '6').replace('JUL', '7').replace('AUG', '8').replace('SEP', '9').replace('OCT', '10').replace('NOV', '11').replace('DEC', '12').findAll(r'[0-9]+-[0-9]+').all(x, int(x.split('-')[0]) <= int(x.split('-')[1])))`,message=`start's month field must be 1-12 or JAN-DEC, *, a range low-high, a step /n or a comma list of these, e.g. '0 20 * DEC *' opens at 20:00 every day of December`,messageExpression=`"start's month field (" + self.findAll(r'\S+')[3] + ") must be 1-12 or JAN-DEC, *, a range low-high, a step /n or a comma list of these, e.g. '0 20 * DEC *' opens at 20:00 every day of December"`
+	// +kubebuilder:validation:XValidation:rule=`!self.matches(r'^\s*\S+(\s+\S+){4}\s*$') || (self.findAll(r'\S+')[4].matches(r'^([*?]|(0*[0-6]|(?i:sun|mon|tue|wed|thu|fri|sat))(-(0*[0-6]|(?i:sun|mon|tue|wed|thu|fri|sat)))?)(/0*[1-9][0-9]{0,8})?(,([*?]|(0*[0-6]|(?i:sun|mon|tue|wed|thu|fri|sat))(-(0*[0-6]|(?i:sun|mon|tue|wed|thu|fri|sat)))?)(/0*[1-9][0-9]{0,8})?)*$') && self.findAll(r'\S+')[4].upperAscii().replace('SUN', '0').replace('MON', '1').replace('TUE', '2').replace('WED', '3').replace('THU', '4').replace('FRI', '5').replace('SAT', '6').findAll(r'[0-9]+-[0-9]+').all(x, int(x.split('-')[0]) <= int(x.split('-')[1])))`,message=`start's day-of-week field must be 0-6 or SUN-SAT (Sunday is 0, not 7), *, a range low-high, a step /n or a comma list of these, e.g. '0 20 * * MON-FRI' opens at 20:00 on weekdays`,messageExpression=`"start's day-of-week field (" + self.findAll(r'\S+')[4] + ") must be 0-6 or SUN-SAT (Sunday is 0, not 7), *, a range low-high, a step /n or a comma list of these, e.g. '0 20 * * MON-FRI' opens at 20:00 on weekdays"`
 	Start string `json:"start"`
 
-	// Duration is how long the window stays open, as a Go duration.
+	// Five digits a number at most: no 32-character duration can then
+	// overflow Go's (and CEL's) 290 years, which would fail the
+	// positivity rule with a conversion error here and the decoding of
+	// every list of these objects in the hub.
+
+	// Duration is how long the window stays open, as a Go duration such
+	// as 11h or 1h30m; it must be positive.
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ns|us|ms|s|m|h))+$')",message="duration must be a duration such as 10h or 90m"
+	// +kubebuilder:validation:XValidation:rule=`!self.matches(r'^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$') || self.matches(r'[0-9]{6}') || duration(self) > duration('0s')`,message="duration must be positive, e.g. 10h or 90m"
+	// +kubebuilder:validation:XValidation:rule=`!self.matches(r'^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$') || !self.matches(r'[0-9]{6}')`,message="duration must write each number with at most 5 digits, e.g. 36h rather than 129600s",messageExpression=`"duration (" + self + ") must write each number with at most 5 digits, e.g. 36h rather than 129600s"`
 	Duration metav1.Duration `json:"duration"`
 
-	// TimeZone is the IANA zone Start is read in; UTC when empty.
+	// TimeZone is the IANA zone Start is read in, e.g. Europe/Paris; UTC
+	// when empty. "Local" is refused: it would be the zone of whatever
+	// machine runs the controller.
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule=`self.matches(r'^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$')`,message="timeZone must be an IANA zone name such as Europe/Paris, America/New_York or UTC",messageExpression=`"timeZone (" + self + ") must be an IANA zone name such as Europe/Paris, America/New_York or UTC"`
+	// +kubebuilder:validation:XValidation:rule="self != 'Local'",message="timeZone Local would be the zone of the machine that runs fnfleet: name an IANA zone such as Europe/Paris, or leave it empty for UTC"
 	TimeZone string `json:"timeZone,omitempty"`
 }
 

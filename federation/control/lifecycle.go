@@ -32,8 +32,8 @@ import (
 const (
 	// LifecycleManager is lifecycle's field manager: it owns phase,
 	// phaseSince, failures, desiredNodes, lastScaleTime, fnEndpoint,
-	// kubeconfigSecretRef and the conditions Provisioned, FnInstalled,
-	// Parked, Schedulable and NodesScaled.
+	// kubeconfigSecretRef, placedApps, idleSince and the conditions
+	// Provisioned, FnInstalled, Parked, Schedulable and NodesScaled.
 	LifecycleManager = "fnfleet-lifecycle"
 	// Finalizer holds a MemberCluster that fnfleet provisions until
 	// lifecycle has deleted the cluster itself.
@@ -46,15 +46,23 @@ const (
 	// that a provider playing a load-balancer controller (local) publishes
 	// the Fn Service's address while Helm waits for it.
 	installPoll = 250 * time.Millisecond
+	// insideTimeout bounds one look inside a running cluster (kubeconfig,
+	// Helm release, Fn endpoint): a member apiserver that hangs makes the
+	// look Unknown rather than holding the step, and so the hub's worker,
+	// forever. A healthy look takes 50-200 ms here.
+	insideTimeout = 15 * time.Second
+	// ReasonProviderNotConfigured: the cluster's provider is not wired in
+	// this fnfleet. Nothing is done to the cluster, deleted or not.
+	ReasonProviderNotConfigured = "ProviderNotConfigured"
 )
 
 // ClusterHub is the part of the hub the lifecycle shell reads and writes.
 type ClusterHub interface {
 	GetMemberCluster(ctx context.Context, name string) (*v1alpha1.MemberCluster, error)
 	ListMemberClusters(ctx context.Context) (*v1alpha1.MemberClusterList, error)
-	// UpdateMemberCluster writes metadata (the finalizer) at the
+	// SetMemberClusterFinalizers patches the finalizers alone, at the
 	// resourceVersion read.
-	UpdateMemberCluster(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCluster, error)
+	SetMemberClusterFinalizers(ctx context.Context, name, resourceVersion string, finalizers []string) (*v1alpha1.MemberCluster, error)
 	// ApplyMemberClusterStatus applies st's fields as manager, at the
 	// resourceVersion read.
 	ApplyMemberClusterStatus(ctx context.Context, name, resourceVersion, manager string, st *v1alpha1.MemberClusterStatus) (*v1alpha1.MemberCluster, error)
@@ -95,11 +103,12 @@ type LifecycleConfig struct {
 // Lifecycle is the shell of the lifecycle function: one call moves one
 // MemberCluster one step through its lifecycle (lifecycle.Step) and does the
 // step's one action through the cluster's provider or the installer. It is
-// safe for concurrent use; concurrent calls for one cluster do its actions
-// at most once each, because every action is idempotent and serialised by
-// the provider (a lock per local cluster, one object per CAPI cluster) or
-// the installer (a Lease per release), and every write is fenced by the
-// resourceVersion read.
+// safe for concurrent use: an action may be asked for more than once (two
+// calls that read the same version, a call repeated after a crash), and
+// that is harmless because every action is idempotent and serialised by the
+// provider (a lock per local cluster, one object per CAPI cluster) or the
+// installer (a Lease per release), and every write is fenced by the
+// resourceVersion read, so only one of the calls records its outcome.
 type Lifecycle struct {
 	hub       ClusterHub
 	providers map[string]providers.Provider
@@ -172,6 +181,10 @@ type member struct {
 	rest      *rest.Config
 	secretRef *v1alpha1.SecretKeyRef
 	release   installer.State
+	// demand is what the FleetApps ask of the cluster; answer is parking's
+	// answer for it, with the idle clock to record.
+	demand demand
+	answer parking.Answer
 }
 
 // step is one read-observe-decide-act-write pass. err is an I/O error (a
@@ -195,6 +208,17 @@ func (l *Lifecycle) step(ctx context.Context, name string) (next time.Time, outc
 	if err := l.resolve(ctx, m); err != nil {
 		return time.Time{}, nil, err
 	}
+	apps, err := l.hub.ListFleetApps(ctx)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	m.demand = demandOn(apps.Items, mc.Name)
+	m.answer = l.shouldRun(mc, m.demand, now)
+	if m.provider == nil {
+		// Not "the cluster does not exist": a deletion would drop the
+		// finalizer and strand a cloud cluster, billed.
+		return l.notConfigured(ctx, m, now)
+	}
 
 	if full, msg, err := l.admit(ctx, m); err != nil || full {
 		if err != nil {
@@ -207,11 +231,7 @@ func (l *Lifecycle) step(ctx context.Context, name string) (next time.Time, outc
 	if err != nil {
 		return time.Time{}, nil, err
 	}
-	apps, err := l.hub.ListFleetApps(ctx)
-	if err != nil {
-		return time.Time{}, nil, err
-	}
-	in := lifecycle.Input{Cluster: mc, Observed: obs, Parking: l.shouldRun(mc, apps.Items, now), Now: now, Options: l.machine}
+	in := lifecycle.Input{Cluster: mc, Observed: obs, Parking: m.answer, Now: now, Options: l.machine}
 	d := lifecycle.Step(in)
 
 	if d.Action.Kind != lifecycle.ActNone {
@@ -237,9 +257,7 @@ func (l *Lifecycle) ensureFinalizer(ctx context.Context, mc *v1alpha1.MemberClus
 	if mc.Spec.Provider.Name == "static" || mc.DeletionTimestamp != nil || slices.Contains(mc.Finalizers, Finalizer) {
 		return mc, nil
 	}
-	want := mc.DeepCopy()
-	want.Finalizers = append(want.Finalizers, Finalizer)
-	return l.hub.UpdateMemberCluster(ctx, want)
+	return l.hub.SetMemberClusterFinalizers(ctx, mc.Name, mc.ResourceVersion, append(slices.Clone(mc.Finalizers), Finalizer))
 }
 
 // resolve finds the cluster's pool and provider, and the shape the provider
@@ -293,12 +311,7 @@ func (l *Lifecycle) admit(ctx context.Context, m *member) (full bool, msg string
 	if err != nil {
 		return false, "", err
 	}
-	kept := make([]string, 0, len(pool.Status.Admitted)+1)
-	for _, name := range pool.Status.Admitted {
-		if slices.ContainsFunc(members.Items, func(o v1alpha1.MemberCluster) bool { return o.Name == name }) {
-			kept = append(kept, name)
-		}
-	}
+	kept := holding(pool, members.Items)
 	if int32(len(kept)) >= pool.Spec.MaxClusters {
 		return true, fmt.Sprintf("ClusterPool %s is full: %d of its maxClusters %d are admitted (%v); waits for one of them to go, or raise maxClusters",
 			pool.Name, len(kept), pool.Spec.MaxClusters, kept), nil
@@ -311,6 +324,48 @@ func (l *Lifecycle) admit(ctx context.Context, m *member) (full bool, msg string
 	}
 	l.log.Info("admitted by its pool", "cluster", mc.Name, "pool", pool.Name, "admitted", len(want.Status.Admitted), "maxClusters", pool.Spec.MaxClusters)
 	return false, "", nil
+}
+
+// holding lists the clusters that hold a place in pool: those admitted
+// that still exist, and those past Pending that name the pool whether or
+// not they are listed. status.admitted alone is not enough: a status lost
+// to a restore from backup or a hand edit would let maxClusters be
+// exceeded, because a cluster past Pending is never admitted again.
+func holding(pool *v1alpha1.ClusterPool, members []v1alpha1.MemberCluster) []string {
+	var names []string
+	for i := range members {
+		mc := &members[i]
+		if slices.Contains(pool.Status.Admitted, mc.Name) ||
+			mc.Spec.PoolRef != nil && mc.Spec.PoolRef.Name == pool.Name && mc.Status.Phase != "" && mc.Status.Phase != v1alpha1.PhasePending {
+			names = append(names, mc.Name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// notConfigured records that the cluster's provider is not wired in this
+// fnfleet, and does nothing else: not a create, not a delete, and the
+// finalizer stays, so deleting the MemberCluster waits until a fnfleet that
+// has the provider deletes the cluster (or a person removes the finalizer,
+// having deleted it by hand).
+func (l *Lifecycle) notConfigured(ctx context.Context, m *member, now time.Time) (time.Time, error, error) {
+	msg := "provider " + m.mc.Spec.Provider.Name + " is not configured in this fnfleet (it has " + providerNames(l.providers) +
+		"): nothing is done to the cluster until it is"
+	if m.mc.DeletionTimestamp != nil {
+		msg += "; the deletion waits for it, since the cluster may still exist (remove finalizer " + Finalizer + " only after deleting the cluster by hand)"
+	}
+	d := lifecycle.StatusOf(&m.mc.Status)
+	if d.Phase == "" {
+		d.Phase, d.PhaseSince = v1alpha1.PhasePending, now
+	}
+	conds := slices.Clone(m.mc.Status.Conditions)
+	setCondition(&conds, v1alpha1.ClusterProvisioned, false, ReasonProviderNotConfigured, msg, m.mc.Generation, now)
+	d.Conditions = lifecycle.StatusOf(&v1alpha1.MemberClusterStatus{Conditions: conds}).Conditions
+	if err := l.write(ctx, m, lifecycle.Decision{Status: d}); err != nil {
+		return time.Time{}, nil, err
+	}
+	return now.Add(l.pollEvery()), errors.New(msg), nil
 }
 
 // waitForRoom records that a Pending cluster waits for its pool.
@@ -332,26 +387,34 @@ func (l *Lifecycle) waitForRoom(ctx context.Context, m *member, msg string, now 
 // reads its kubeconfig (into the hub Secret), its Fn release and endpoint,
 // and whether Fn answers there.
 func (l *Lifecycle) observe(ctx context.Context, m *member) (lifecycle.Observed, error) {
-	if m.provider == nil {
-		return lifecycle.Observed{Progress: lifecycle.ProgressFailed,
-			Message: "no provider " + m.mc.Spec.Provider.Name + " in this fnfleet (it has " + providerNames(l.providers) + ")"}, nil
-	}
 	st, err := m.provider.Observe(ctx, m.cluster)
 	if err != nil {
 		return lifecycle.Observed{}, fmt.Errorf("observe cluster %s: %w", m.mc.Name, err)
 	}
 	obs := lifecycle.Observed{Exists: st.Exists, Progress: st.Progress, Message: st.Message, KubeconfigReady: st.KubeconfigReady, Nodes: st.Nodes}
-	if !st.Exists || st.Progress != lifecycle.ProgressRunning || !st.KubeconfigReady {
+	if !st.Exists || st.Progress != lifecycle.ProgressRunning {
 		return obs, nil
 	}
-	if err := l.connect(ctx, m); err != nil {
-		// The provider said the kubeconfig is readable; a cluster whose
-		// kubeconfig cannot be read or stored is not ready for Fn yet.
-		obs.KubeconfigReady, obs.Message = false, err.Error()
+	if !st.KubeconfigReady {
+		// Running but not serving: the provider could not reach it this
+		// time (a local apiserver that did not answer its probe). Not yet
+		// serving while it is created, unknown once it served.
+		obs.Unknown = "provider " + m.mc.Spec.Provider.Name + " reports it running but not serving"
+		if st.Message != "" {
+			obs.Unknown += ": " + st.Message
+		}
 		return obs, nil
 	}
-	if m.release, err = l.installer.Status(ctx, installer.Target{RESTConfig: m.rest}, fnRelease(m)); err != nil {
-		obs.Message = err.Error()
+	// What fails from here is a look that failed, not a fact about the
+	// cluster: Unknown, never "no release" or "no endpoint".
+	inside, cancel := context.WithTimeout(ctx, insideTimeout)
+	defer cancel()
+	if err := l.connect(inside, m); err != nil {
+		obs.Unknown = err.Error()
+		return obs, nil
+	}
+	if m.release, err = l.installer.Status(inside, installer.Target{RESTConfig: m.rest}, fnRelease(m)); err != nil {
+		obs.Unknown = "read the Fn release: " + err.Error()
 		return obs, nil
 	}
 	obs.Release = lifecycle.Release{Name: m.release.Release, Revision: m.release.Revision, Deployed: m.release.Deployed, Pending: m.release.Pending}
@@ -359,12 +422,12 @@ func (l *Lifecycle) observe(ctx context.Context, m *member) (lifecycle.Observed,
 	if err != nil {
 		return lifecycle.Observed{}, fmt.Errorf("client for cluster %s: %w", m.mc.Name, err)
 	}
-	if obs.FnEndpoint, err = observe.FnEndpoint(ctx, client, m.release.Namespace); err != nil {
-		obs.Message = err.Error()
+	if obs.FnEndpoint, err = observe.FnEndpoint(inside, client, m.release.Namespace); err != nil {
+		obs.Unknown = "read the Fn endpoint: " + err.Error()
 		return obs, nil
 	}
 	if obs.FnEndpoint != "" {
-		obs.FnAnswering = observe.FnAnswers(ctx, l.http, obs.FnEndpoint) == nil
+		obs.FnAnswering = observe.FnAnswers(inside, l.http, obs.FnEndpoint) == nil
 	}
 	return obs, nil
 }
@@ -426,22 +489,10 @@ func (l *Lifecycle) storeKubeconfig(ctx context.Context, mc *v1alpha1.MemberClus
 	return ref, nil
 }
 
-// shouldRun asks parking whether the cluster should run, from the apps'
-// placements and capacity requests.
-func (l *Lifecycle) shouldRun(mc *v1alpha1.MemberCluster, apps []v1alpha1.FleetApp, now time.Time) parking.Answer {
-	placements, wake := 0, false
-	for i := range apps {
-		st := &apps[i].Status
-		if slices.ContainsFunc(st.Placement, func(p v1alpha1.ClusterPlacement) bool { return p.Cluster == mc.Name }) {
-			placements++
-		}
-		// A cluster a request asks to create is wanted as much as one
-		// it asks to wake: until placement puts the app on it.
-		if r := st.CapacityRequest; r != nil && (slices.Contains(r.Wake, mc.Name) || slices.Contains(r.Create, mc.Name)) {
-			wake = true
-		}
-	}
-	in := parking.For(mc, placements, wake, now)
+// shouldRun asks parking whether the cluster should run, from what the
+// apps ask of it; the answer carries the idle clock to record.
+func (l *Lifecycle) shouldRun(mc *v1alpha1.MemberCluster, d demand, now time.Time) parking.Answer {
+	in := parking.For(mc, int(d.placed), d.wanted, now)
 	in.Options = l.parking
 	return parking.ShouldRun(in)
 }
@@ -449,9 +500,6 @@ func (l *Lifecycle) shouldRun(mc *v1alpha1.MemberCluster, apps []v1alpha1.FleetA
 // act does the step's one action.
 func (l *Lifecycle) act(ctx context.Context, m *member, a lifecycle.Action) error {
 	p, c := m.provider, m.cluster
-	if p == nil {
-		return fmt.Errorf("%s: no provider %s", a.Kind, m.mc.Spec.Provider.Name)
-	}
 	l.log.Debug("cluster action", "cluster", c.Name, "action", a.Kind.String(), "provider", m.mc.Spec.Provider.Name)
 	var err error
 	switch a.Kind {
@@ -550,8 +598,13 @@ func (l *Lifecycle) write(ctx context.Context, m *member, d lifecycle.Decision) 
 	var have, want v1alpha1.MemberClusterStatus
 	lifecycle.StatusOf(&m.mc.Status).ApplyTo(&have)
 	have.KubeconfigSecretRef = m.mc.Status.KubeconfigSecretRef
+	have.PlacedApps, have.IdleSince = m.mc.Status.PlacedApps, m.mc.Status.IdleSince
 	d.Status.ApplyTo(&want)
 	want.KubeconfigSecretRef = m.secretRef
+	want.PlacedApps = m.demand.placed
+	if t := m.answer.IdleSince; !t.IsZero() {
+		want.IdleSince = &metav1.Time{Time: t}
+	}
 	if equality.Semantic.DeepEqual(have, want) {
 		return nil
 	}
@@ -625,9 +678,8 @@ func (l *Lifecycle) forget(ctx context.Context, m *member) error {
 	if !slices.Contains(m.mc.Finalizers, Finalizer) {
 		return nil
 	}
-	want := m.mc.DeepCopy()
-	want.Finalizers = slices.DeleteFunc(want.Finalizers, func(f string) bool { return f == Finalizer })
-	if _, err := l.hub.UpdateMemberCluster(ctx, want); err != nil && !apierrors.IsNotFound(err) {
+	kept := slices.DeleteFunc(slices.Clone(m.mc.Finalizers), func(f string) bool { return f == Finalizer })
+	if _, err := l.hub.SetMemberClusterFinalizers(ctx, m.mc.Name, m.mc.ResourceVersion, kept); err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 	l.log.Info("cluster deleted", "cluster", m.mc.Name)

@@ -25,9 +25,6 @@ import (
 // writes.
 type ObservationHub interface {
 	GetMemberCluster(ctx context.Context, name string) (*v1alpha1.MemberCluster, error)
-	// ListFleetApps lists the FleetApps of every namespace: placedApps is
-	// counted from their status.placement.
-	ListFleetApps(ctx context.Context) (*v1alpha1.FleetAppList, error)
 	// Secrets are the hub's Secrets in namespace, where the members'
 	// kubeconfigs live.
 	Secrets(namespace string) corev1client.SecretInterface
@@ -40,7 +37,8 @@ type ObservationHub interface {
 const (
 	// ReconcileManager is the field manager of the status fields
 	// reconcile owns: the Healthy condition, capacity, allocatable, used,
-	// available, ingress, placedApps, idleSince and lastHeartbeatTime.
+	// available, ingress and lastHeartbeatTime. (placedApps and idleSince
+	// are lifecycle's, which parks by them: demandOn.)
 	ReconcileManager = "fnfleet-reconcile"
 
 	// ObservationResync is how often a member is looked at. Placement
@@ -172,17 +170,13 @@ func (o *Observation) step(ctx context.Context, name string, seen **observation)
 		}
 		*seen = &observation{secret: *ref, endpoint: mc.Status.FnEndpoint, report: observe.Cluster(ctx, cfg, o.hc, mc.Status.FnEndpoint)}
 	}
-	apps, err := o.hub.ListFleetApps(ctx)
-	if err != nil {
-		return false, err
-	}
-	st := observedStatus(mc, &(*seen).report, placedApps(apps.Items, name), o.now())
+	st := observedStatus(mc, &(*seen).report, o.now())
 	if _, err := o.hub.ApplyMemberClusterStatus(ctx, name, mc.ResourceVersion, ReconcileManager, st); err != nil {
 		return false, err
 	}
 	h := st.Conditions[0]
 	o.log.Debug("observed MemberCluster", "cluster", name, "healthy", h.Status, "reason", h.Reason,
-		"placedApps", st.PlacedApps, "usedCPU", st.Used.Cpu().String(), "usedMemory", st.Used.Memory().String())
+		"usedCPU", st.Used.Cpu().String(), "usedMemory", st.Used.Memory().String())
 	return false, nil
 }
 
@@ -215,25 +209,13 @@ func (o *Observation) kubeconfig(ctx context.Context, ref v1alpha1.SecretKeyRef)
 	return cfg, nil
 }
 
-// placedApps counts the FleetApps whose placement names cluster.
-func placedApps(apps []v1alpha1.FleetApp, cluster string) int32 {
-	var n int32
-	for i := range apps {
-		if slices.ContainsFunc(apps[i].Status.Placement, func(p v1alpha1.ClusterPlacement) bool { return p.Cluster == cluster }) {
-			n++
-		}
-	}
-	return n
-}
-
-// observedStatus is the part of mc's status reconcile owns, as rep, the
-// placed app count and now make it. What a failed probe could not read
+// observedStatus is the part of mc's status reconcile owns, as rep and now
+// make it. What a failed probe could not read
 // (usage, the heartbeat) keeps its last value: reconcile owns those
 // fields, so leaving them out of the apply would delete them.
-func observedStatus(mc *v1alpha1.MemberCluster, rep *observe.Report, placed int32, now time.Time) *v1alpha1.MemberClusterStatus {
+func observedStatus(mc *v1alpha1.MemberCluster, rep *observe.Report, now time.Time) *v1alpha1.MemberClusterStatus {
 	old := &mc.Status
 	st := &v1alpha1.MemberClusterStatus{
-		PlacedApps:        placed,
 		Capacity:          old.Capacity,
 		Allocatable:       old.Allocatable,
 		Used:              old.Used,
@@ -255,16 +237,6 @@ func observedStatus(mc *v1alpha1.MemberCluster, rep *observe.Report, placed int3
 		t := metav1.NewTime(now)
 		st.LastHeartbeatTime = &t
 	}
-	switch {
-	case placed > 0:
-		// idleSince left out: the apply removes it.
-	case old.IdleSince == nil:
-		t := metav1.NewTime(now)
-		st.IdleSince = &t
-	default:
-		st.IdleSince = old.IdleSince
-	}
-
 	ok, reason, msg := health(mc, rep)
 	conds := slices.Clone(old.Conditions)
 	setCondition(&conds, v1alpha1.ClusterHealthy, ok, reason, msg, mc.Generation, now)

@@ -75,7 +75,7 @@ func TestObservedStatusOfAFailedLook(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := observedStatus(observed(), &tc.rep, 1, t1)
+			st := observedStatus(observed(), &tc.rep, t1)
 			if len(st.Conditions) != 1 {
 				t.Fatalf("conditions %+v, want Healthy alone (the others are lifecycle's)", st.Conditions)
 			}
@@ -103,45 +103,14 @@ func TestObservedStatusOfAFailedLook(t *testing.T) {
 
 func TestObservedStatusKeepsTheTransitionTimeWhileHealthy(t *testing.T) {
 	rep := observe.Report{Usage: observe.Usage(nil, nil)}
-	st := observedStatus(observed(), &rep, 0, t1)
+	st := observedStatus(observed(), &rep, t1)
 	h := apimeta.FindStatusCondition(st.Conditions, v1alpha1.ClusterHealthy)
 	if h == nil || h.Status != metav1.ConditionTrue || !h.LastTransitionTime.Time.Equal(t0) {
 		t.Errorf("Healthy = %+v, want True since %v (no transition)", h, t0)
 	}
 }
 
-func TestIdleSince(t *testing.T) {
-	rep := observe.Report{Usage: observe.Usage(nil, nil)}
-	earlier := metav1.NewTime(t0.Add(-time.Hour))
-	for _, tc := range []struct {
-		name   string
-		placed int32
-		before *metav1.Time
-		want   *time.Time
-	}{
-		{"becomes idle", 0, nil, &t1},
-		{"stays idle", 0, &earlier, &earlier.Time},
-		{"gets an app", 3, &earlier, nil},
-		{"busy", 1, nil, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			mc := observed()
-			mc.Status.IdleSince = tc.before
-			st := observedStatus(mc, &rep, tc.placed, t1)
-			if st.PlacedApps != tc.placed {
-				t.Errorf("placedApps %d, want %d", st.PlacedApps, tc.placed)
-			}
-			switch {
-			case tc.want == nil && st.IdleSince != nil:
-				t.Errorf("idleSince %v, want none", st.IdleSince)
-			case tc.want != nil && (st.IdleSince == nil || !st.IdleSince.Time.Equal(*tc.want)):
-				t.Errorf("idleSince %v, want %v", st.IdleSince, *tc.want)
-			}
-		})
-	}
-}
-
-func TestPlacedApps(t *testing.T) {
+func TestDemandOn(t *testing.T) {
 	app := func(clusters ...string) v1alpha1.FleetApp {
 		var a v1alpha1.FleetApp
 		for _, c := range clusters {
@@ -149,11 +118,21 @@ func TestPlacedApps(t *testing.T) {
 		}
 		return a
 	}
-	apps := []v1alpha1.FleetApp{app("eu", "us"), app("us"), app(), app("eu")}
-	if got := placedApps(apps, "eu"); got != 2 {
-		t.Errorf("eu carries %d apps, want 2", got)
-	}
-	if got := placedApps(apps, "ap"); got != 0 {
-		t.Errorf("ap carries %d apps, want 0", got)
+	asking := app()
+	asking.Status.CapacityRequest = &v1alpha1.CapacityRequest{Wake: []string{"ap"}, Create: []string{"sa"}}
+	apps := []v1alpha1.FleetApp{app("eu", "us"), app("us"), app(), app("eu"), asking}
+	for _, tc := range []struct {
+		cluster string
+		want    demand
+	}{
+		{"eu", demand{placed: 2}},
+		{"us", demand{placed: 2}},
+		{"ap", demand{wanted: true}},
+		{"sa", demand{wanted: true}},
+		{"af", demand{}},
+	} {
+		if got := demandOn(apps, tc.cluster); got != tc.want {
+			t.Errorf("demandOn(%s) = %+v, want %+v", tc.cluster, got, tc.want)
+		}
 	}
 }

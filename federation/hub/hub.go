@@ -245,6 +245,31 @@ func (c *Client) UpdateMemberCluster(ctx context.Context, mc *v1alpha1.MemberClu
 	return out, nil
 }
 
+// SetMemberClusterFinalizers sets the MemberCluster's finalizers, at the
+// resourceVersion the caller read: a Conflict if the object changed since.
+// It is a merge patch of metadata alone, not a PUT of the whole object, so
+// it never drops a field this client's types do not know (one a newer
+// fnfleet added), and never rewrites the spec or status it read.
+func (c *Client) SetMemberClusterFinalizers(ctx context.Context, name, resourceVersion string, finalizers []string) (*v1alpha1.MemberCluster, error) {
+	if resourceVersion == "" {
+		return nil, fmt.Errorf("set the finalizers of MemberCluster %s: a resourceVersion is required, so that the write is fenced by the read", name)
+	}
+	if finalizers == nil {
+		finalizers = []string{} // null would leave them as they are
+	}
+	body, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"resourceVersion": resourceVersion, "finalizers": finalizers},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set the finalizers of MemberCluster %s: %w", name, err)
+	}
+	out := &v1alpha1.MemberCluster{}
+	if err := c.rest.Patch(types.MergePatchType).Resource(memberClusters).Name(name).Body(body).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("set the finalizers of MemberCluster %s: %w", name, err)
+	}
+	return out, nil
+}
+
 // ApplyMemberClusterStatus sets, by server-side apply as field manager
 // manager, exactly the status fields st holds (its non-empty ones), at the
 // resourceVersion the caller read: a Conflict if the object changed since.

@@ -55,6 +55,14 @@ type Observed struct {
 	Release Release
 	// FnAnswering is whether Fn answers at FnEndpoint.
 	FnAnswering bool
+	// Unknown, when not empty, says why the cluster's inside (its
+	// kubeconfig, the Fn release, the endpoint) could not be read this
+	// time. KubeconfigReady, Release, FnEndpoint and FnAnswering are then
+	// unknown, not absent: the phase holds, condition FnInstalled says
+	// Unknown, and only a failure that lasts Timeouts.Unreachable changes
+	// the phase. A Helm status read that failed for a second must not send
+	// a Ready cluster back to Installing.
+	Unknown string
 }
 
 // Release is the state of the Helm release of charts/fn.
@@ -117,7 +125,9 @@ type Action struct {
 	Nodes int32
 }
 
-// Timeouts bound the phases in motion; each counts from status.phaseSince.
+// Timeouts bound the phases in motion; each counts from status.phaseSince,
+// but Scale (from status.lastScaleTime) and Unreachable (from when the
+// failure began).
 // Ready and Parked are at rest and have none; Pending leaves at once.
 type Timeouts struct {
 	// Provision: managed control planes take 10-15 minutes to create
@@ -134,11 +144,17 @@ type Timeouts struct {
 	// cluster wakes in under 10 s, cloud workers from zero in 3-5 minutes;
 	// 15m.
 	Resume time.Duration
-	// Scale: a cloud node joins in 3-5 minutes; 15m. A scale that times out
-	// returns to Ready (the apps still run) with NodesScaled False.
+	// Scale: a cloud node joins in 3-5 minutes; 15m, counted from
+	// status.lastScaleTime. A scale that times out returns to Ready (the
+	// apps still run) with NodesScaled False.
 	Scale time.Duration
 	// Delete: cloud deletes take 10-15 minutes; 30m.
 	Delete time.Duration
+	// Unreachable is how long a running cluster's inside may stay
+	// unreadable (Observed.Unknown) before the cluster is Failed: 10m, as
+	// long as placement waits for a heartbeat before it sends the apps
+	// elsewhere. Meanwhile the phase holds.
+	Unreachable time.Duration
 }
 
 // DefaultTimeouts are the timeouts of a zero Options.
@@ -150,6 +166,8 @@ func DefaultTimeouts() Timeouts {
 		Resume:    15 * time.Minute,
 		Scale:     15 * time.Minute,
 		Delete:    30 * time.Minute,
+
+		Unreachable: 10 * time.Minute,
 	}
 }
 
@@ -180,7 +198,7 @@ func (o Options) withDefaults() Options {
 		def time.Duration
 	}{
 		{&t.Provision, d.Provision}, {&t.Install, d.Install}, {&t.Park, d.Park},
-		{&t.Resume, d.Resume}, {&t.Scale, d.Scale}, {&t.Delete, d.Delete},
+		{&t.Resume, d.Resume}, {&t.Scale, d.Scale}, {&t.Delete, d.Delete}, {&t.Unreachable, d.Unreachable},
 		{&o.Poll, 10 * time.Second}, {&o.Resync, 5 * time.Minute},
 		{&o.RetryBase, 10 * time.Second}, {&o.RetryMax, 10 * time.Minute},
 	} {

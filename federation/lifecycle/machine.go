@@ -40,6 +40,12 @@ const (
 	ReasonAcceptsApps   = "AcceptsApps"
 	ReasonParkedCluster = "Parked"
 
+	// ReasonNotObserved: the cluster's inside could not be read
+	// (Observed.Unknown); FnInstalled is Unknown while the phase holds.
+	ReasonNotObserved = "NotObserved"
+	// ReasonUnreachable: it stayed unreadable for Timeouts.Unreachable.
+	ReasonUnreachable = "Unreachable"
+
 	ReasonScaled        = "Scaled"
 	ReasonScaling       = "Scaling"
 	ReasonScaleTimedOut = "ScaleTimedOut"
@@ -176,6 +182,8 @@ func (s *step) installing() {
 		s.fail(condFnInstalled, ReasonInstallTimedOut, "Fn not answering "+s.age()+" after the install began (limit "+short(s.opts.Timeouts.Install)+"): "+s.fnState().String())
 	case o.Progress == ProgressStopped:
 		s.act(Action{Kind: ActUnpark, Nodes: s.restoreNodes()}, "the cluster is stopped; starting it to install Fn")
+	case o.Unknown != "":
+		s.wait("cannot read the cluster: " + o.Unknown)
 	case o.Progress != ProgressRunning || !o.KubeconfigReady:
 		s.wait("waiting for the cluster to run" + s.providerSays())
 	case !o.Release.Deployed && !o.Release.Pending:
@@ -199,6 +207,8 @@ func (s *step) ready() {
 		s.to(v1alpha1.PhaseParked, "the provider reports the cluster stopped, not by fnfleet")
 	case !p.Run && s.canPark():
 		s.to(v1alpha1.PhaseParking, "parking with mode "+string(s.mode())+": "+p.Message)
+	case o.Unknown != "":
+		s.holdUnknown()
 	case o.Progress == ProgressRunning && !o.Release.Deployed && !o.Release.Pending:
 		s.to(v1alpha1.PhaseInstalling, "the Fn release is gone; installing it again")
 	default:
@@ -226,11 +236,11 @@ func (s *step) scaling() {
 	case o.Nodes == s.st.DesiredNodes:
 		s.conds.set(condNodesScaled, metav1.ConditionTrue, ReasonScaled, itoa(o.Nodes)+" nodes, as asked")
 		s.to(v1alpha1.PhaseReady, "scaled to "+itoa(o.Nodes)+" nodes")
-	case s.timedOut(s.opts.Timeouts.Scale):
+	case s.now.Sub(s.st.LastScaleTime) > s.opts.Timeouts.Scale:
 		// The apps still run: back to Ready, and the cooldown spaces the
 		// next attempt.
 		s.conds.set(condNodesScaled, metav1.ConditionFalse, ReasonScaleTimedOut,
-			itoa(o.Nodes)+" nodes "+s.age()+" after asking for "+itoa(s.st.DesiredNodes)+" (limit "+short(s.opts.Timeouts.Scale)+")"+s.providerSays())
+			itoa(o.Nodes)+" nodes "+short(s.now.Sub(s.st.LastScaleTime))+" after asking for "+itoa(s.st.DesiredNodes)+" (limit "+short(s.opts.Timeouts.Scale)+")"+s.providerSays())
 		s.to(v1alpha1.PhaseReady, "scaling did not finish in "+short(s.opts.Timeouts.Scale))
 	default:
 		s.conds.set(condNodesScaled, metav1.ConditionFalse, ReasonScaling, "scaling from "+itoa(o.Nodes)+" to "+itoa(s.st.DesiredNodes)+" nodes")
@@ -279,6 +289,8 @@ func (s *step) unparking() {
 		s.to(v1alpha1.PhaseReady, "awake; Fn answers at "+s.st.FnEndpoint)
 	case s.timedOut(s.opts.Timeouts.Resume):
 		s.fail(condParked, ReasonWakeTimedOut, "not Ready "+s.age()+" after the wake began (limit "+short(s.opts.Timeouts.Resume)+"): "+s.fnState().String()+s.providerSays())
+	case o.Unknown != "":
+		s.wait("awake, but the cluster cannot be read: " + o.Unknown)
 	case o.Progress == ProgressRunning && o.KubeconfigReady && !o.Release.Deployed && !o.Release.Pending:
 		s.to(v1alpha1.PhaseInstalling, "awake, but the Fn release is gone; installing it again")
 	case o.Progress == ProgressStopped || o.Nodes == 0:
@@ -342,12 +354,44 @@ func (s *step) retry() {
 
 // to changes the phase and asks for no action: the new phase is persisted
 // before anything it owns is done.
+//
+// Ready and Scaling are one span of serving (Scaling is Ready while the
+// node count changes), so moving between them keeps phaseSince: the time
+// the cluster came up, which the idle clock's hysteresis and placement's
+// "observed since it came up" read. A cluster that scaled an hour after it
+// came up did not come up again.
 func (s *step) to(phase v1alpha1.ClusterPhase, msg string) {
-	s.st.Phase, s.st.PhaseSince = phase, s.now
+	if !(servingPhase(phase) && servingPhase(s.st.Phase)) {
+		s.st.PhaseSince = s.now
+	}
+	s.st.Phase = phase
 	if phase == v1alpha1.PhaseReady || phase == v1alpha1.PhaseParked {
 		s.st.Failures = 0
 	}
 	s.next, s.msg = s.now, string(phase)+": "+msg
+}
+
+func servingPhase(p v1alpha1.ClusterPhase) bool {
+	return p == v1alpha1.PhaseReady || p == v1alpha1.PhaseScaling
+}
+
+// holdUnknown keeps a serving cluster's phase while its inside cannot be
+// read, until that has lasted Timeouts.Unreachable: a transient failure
+// (a connection refused, a Secret read that failed) is not a fact about
+// the cluster. The failure began when FnInstalled turned Unknown.
+func (s *step) holdUnknown() {
+	since := s.now
+	if c := &s.conds.c[condFnInstalled]; c.Type != "" && c.Status == metav1.ConditionUnknown {
+		since = c.LastTransitionTime.Time
+	}
+	if limit := s.opts.Timeouts.Unreachable; s.now.Sub(since) > limit {
+		s.fail(condFnInstalled, ReasonUnreachable, "the cluster could not be read for "+short(s.now.Sub(since))+" (limit "+short(limit)+"): "+s.in.Observed.Unknown)
+		return
+	}
+	s.wait(string(s.st.Phase) + " holds: the cluster cannot be read: " + s.in.Observed.Unknown)
+	if next := since.Add(s.opts.Timeouts.Unreachable + time.Second); next.Before(s.next) {
+		s.next = next
+	}
 }
 
 func (s *step) fail(c cond, reason, msg string) {
@@ -524,7 +568,9 @@ func (s *step) observeConditions() {
 
 	// Fn is observed only on a running cluster; a parked one keeps what it
 	// last said.
-	if o.Progress == ProgressRunning && o.KubeconfigReady && !keep(condFnInstalled) {
+	if o.Progress == ProgressRunning && o.Unknown != "" && !keep(condFnInstalled) {
+		s.conds.setText(condFnInstalled, metav1.ConditionUnknown, ReasonNotObserved, words("the cluster cannot be read: ", o.Unknown))
+	} else if o.Progress == ProgressRunning && o.KubeconfigReady && !keep(condFnInstalled) {
 		r := o.Release
 		switch {
 		case r.Deployed && o.FnAnswering:

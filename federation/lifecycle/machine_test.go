@@ -30,6 +30,9 @@ var (
 	zeroed   = with(serving, func(o *Observed) { o.Nodes = 0; o.FnAnswering = false })
 	broken   = Observed{Exists: true, Progress: ProgressFailed, Message: "quota exceeded"}
 	leaving  = Observed{Exists: true, Progress: ProgressDeleting}
+	// unread: the provider reports the cluster running, but its inside
+	// (kubeconfig, Helm release) could not be read this time.
+	unread = Observed{Exists: true, Progress: ProgressRunning, Nodes: 2, Unknown: "read the Fn release: connection refused"}
 )
 
 func with(o Observed, f func(*Observed)) Observed { f(&o); return o }
@@ -60,6 +63,15 @@ func deleted(mc *v1alpha1.MemberCluster) {
 // failedCreate: the failure was a create the provider reported failed.
 func failedCreate(mc *v1alpha1.MemberCluster) {
 	mc.Status.Conditions = append(mc.Status.Conditions, metav1.Condition{Type: v1alpha1.ClusterProvisioned, Status: metav1.ConditionFalse, Reason: ReasonProvisionFailed})
+}
+
+// unreadFor: FnInstalled turned Unknown d ago (the inside has been
+// unreadable since).
+func unreadFor(d time.Duration) spec {
+	return func(mc *v1alpha1.MemberCluster) {
+		mc.Status.Conditions = append(mc.Status.Conditions, metav1.Condition{Type: v1alpha1.ClusterFnInstalled,
+			Status: metav1.ConditionUnknown, Reason: ReasonNotObserved, LastTransitionTime: metav1.NewTime(now.Add(-d))})
+	}
 }
 
 func failures(n int32) spec { return func(mc *v1alpha1.MemberCluster) { mc.Status.Failures = n } }
@@ -136,6 +148,8 @@ func TestStep(t *testing.T) {
 			want{phase: v1alpha1.PhaseProvisioning, action: none, next: poll, message: "waiting for the static cluster's kubeconfig Secret"}},
 
 		// Installing
+		{"installing: inside unreadable, waits rather than installs", member(v1alpha1.PhaseInstalling, time.Minute), unread, runs,
+			want{phase: v1alpha1.PhaseInstalling, action: none, next: poll, cond: v1alpha1.ClusterFnInstalled, status: metav1.ConditionUnknown, reason: ReasonNotObserved, message: "connection refused"}},
 		{"installing: install Fn", member(v1alpha1.PhaseInstalling, time.Second), up, runs,
 			want{phase: v1alpha1.PhaseInstalling, action: Action{Kind: ActInstallFn}, next: poll, cond: v1alpha1.ClusterFnInstalled, status: metav1.ConditionFalse, reason: ReasonNotInstalled}},
 		{"installing: release pending, install again (refused while a live installer holds it; recovers a dead one's)", member(v1alpha1.PhaseInstalling, time.Minute), pending, runs,
@@ -156,6 +170,16 @@ func TestStep(t *testing.T) {
 		// Ready
 		{"ready at rest, resync 5m", member(v1alpha1.PhaseReady, time.Hour), serving, runs,
 			want{phase: v1alpha1.PhaseReady, action: none, next: resync, cond: v1alpha1.ClusterSchedulable, status: metav1.ConditionTrue, reason: ReasonAcceptsApps}},
+		{"ready: inside unreadable holds Ready (not Installing), says so", member(v1alpha1.PhaseReady, 2*time.Hour), unread, runs,
+			want{phase: v1alpha1.PhaseReady, action: none, next: poll, cond: v1alpha1.ClusterFnInstalled, status: metav1.ConditionUnknown, reason: ReasonNotObserved, message: "the cluster cannot be read: read the Fn release: connection refused"}},
+		{"ready: unreadable for 9m still holds", member(v1alpha1.PhaseReady, 2*time.Hour, unreadFor(9*time.Minute)), unread, runs,
+			want{phase: v1alpha1.PhaseReady, action: none, next: poll}},
+		{"ready: unreadable 10m59s in, looks again at the limit", member(v1alpha1.PhaseReady, 2*time.Hour, unreadFor(10*time.Minute-5*time.Second)), unread, runs,
+			want{phase: v1alpha1.PhaseReady, action: none, next: 6 * time.Second}},
+		{"ready: unreadable for longer than 10m -> Failed", member(v1alpha1.PhaseReady, 2*time.Hour, unreadFor(11*time.Minute)), unread, runs,
+			want{phase: v1alpha1.PhaseFailed, cond: v1alpha1.ClusterFnInstalled, status: metav1.ConditionFalse, reason: ReasonUnreachable, message: "could not be read for 11m (limit 10m): read the Fn release: connection refused"}},
+		{"ready: unreadable and idle still parks (parking needs only the provider)", member(v1alpha1.PhaseReady, 2*time.Hour), unread, idle,
+			want{phase: v1alpha1.PhaseParking}},
 		{"ready: looks again when the parking answer can change", member(v1alpha1.PhaseReady, time.Hour), serving,
 			parking.Answer{Run: true, Schedulable: true, Reason: parking.ReasonIdleWithinTTL, NextChange: now.Add(3 * time.Minute)},
 			want{phase: v1alpha1.PhaseReady, next: 3 * time.Minute}},
@@ -183,11 +207,11 @@ func TestStep(t *testing.T) {
 			want{phase: v1alpha1.PhaseParked}},
 
 		// Scaling
-		{"scaling: scale nodes", member(v1alpha1.PhaseScaling, time.Minute, busy, desired(3)), serving, runs,
+		{"scaling: scale nodes", member(v1alpha1.PhaseScaling, time.Hour, busy, desired(3), scaledAgo(time.Minute)), serving, runs,
 			want{phase: v1alpha1.PhaseScaling, action: Action{Kind: ActScaleNodes, Nodes: 3}, next: poll, cond: v1alpha1.ClusterNodesScaled, status: metav1.ConditionFalse, reason: ReasonScaling}},
-		{"scaling -> ready at the target", member(v1alpha1.PhaseScaling, time.Minute, busy, desired(2)), serving, runs,
+		{"scaling -> ready at the target", member(v1alpha1.PhaseScaling, time.Hour, busy, desired(2), scaledAgo(time.Minute)), serving, runs,
 			want{phase: v1alpha1.PhaseReady, cond: v1alpha1.ClusterNodesScaled, status: metav1.ConditionTrue, reason: ReasonScaled}},
-		{"scaling: timeout 15m -> ready, NodesScaled False", member(v1alpha1.PhaseScaling, 16*time.Minute, busy, desired(3)), serving, runs,
+		{"scaling: timeout 15m, from the last scale -> ready, NodesScaled False", member(v1alpha1.PhaseScaling, 5*time.Hour, busy, desired(3), scaledAgo(16*time.Minute)), serving, runs,
 			want{phase: v1alpha1.PhaseReady, cond: v1alpha1.ClusterNodesScaled, status: metav1.ConditionFalse, reason: ReasonScaleTimedOut, message: "2 nodes 16m after asking for 3 (limit 15m)"}},
 		{"scaling -> parking", member(v1alpha1.PhaseScaling, time.Minute, desired(3)), serving, idle,
 			want{phase: v1alpha1.PhaseParking}},
@@ -227,6 +251,8 @@ func TestStep(t *testing.T) {
 			want{phase: v1alpha1.PhaseParked, action: none, next: resync}},
 
 		// Unparking
+		{"unparking: inside unreadable, waits rather than reinstalls", member(v1alpha1.PhaseUnparking, time.Minute), unread, runs,
+			want{phase: v1alpha1.PhaseUnparking, action: none, next: poll}},
 		{"unparking: start", member(v1alpha1.PhaseUnparking, time.Second, desired(3)), stopped, runs,
 			want{phase: v1alpha1.PhaseUnparking, action: Action{Kind: ActUnpark, Nodes: 3}, next: poll}},
 		{"unparking: workers back from zero", member(v1alpha1.PhaseUnparking, time.Second, provider("capi"), mode(v1alpha1.ParkingScaleToZero), desired(0)), zeroed, runs,
@@ -426,5 +452,31 @@ func TestParkingIsPersistedFirst(t *testing.T) {
 	d = Step(Input{Cluster: mc, Observed: serving, Parking: idle, Now: now.Add(time.Second)})
 	if d.Action.Kind != ActPark || d.Action.Mode != v1alpha1.ParkingStop {
 		t.Fatalf("second step: %+v", d.Action)
+	}
+}
+
+// TestPhaseSinceIsWhenTheClusterCameUp: phaseSince of a serving cluster is
+// when it came up. Scaling, a hold on an unreadable inside and an hour at
+// rest do not move it; a wake does.
+func TestPhaseSinceIsWhenTheClusterCameUp(t *testing.T) {
+	cameUp := now.Add(-3 * time.Hour)
+	for _, tc := range []struct {
+		name  string
+		mc    *v1alpha1.MemberCluster
+		obs   Observed
+		phase v1alpha1.ClusterPhase
+		since time.Time
+	}{
+		{"ready -> scaling", member(v1alpha1.PhaseReady, 3*time.Hour, busy), serving, v1alpha1.PhaseScaling, cameUp},
+		{"scaling -> ready", member(v1alpha1.PhaseScaling, 3*time.Hour, busy, desired(2), scaledAgo(time.Minute)), serving, v1alpha1.PhaseReady, cameUp},
+		{"ready, inside unreadable", member(v1alpha1.PhaseReady, 3*time.Hour), unread, v1alpha1.PhaseReady, cameUp},
+		{"unparking -> ready", member(v1alpha1.PhaseUnparking, time.Minute), serving, v1alpha1.PhaseReady, now},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Step(Input{Cluster: tc.mc, Observed: tc.obs, Parking: runs, Now: now})
+			if d.Status.Phase != tc.phase || !d.Status.PhaseSince.Equal(tc.since) {
+				t.Errorf("phase %s since %v, want %s since %v (%s)", d.Status.Phase, d.Status.PhaseSince, tc.phase, tc.since, d.Message)
+			}
+		})
 	}
 }

@@ -72,17 +72,17 @@ type Input struct {
 	// MissedDeadline ago.
 	Parked bool
 	// Placements is how many FleetApps have replicas on the cluster, as the
-	// shell counts them from FleetApp status (reconcile's placedApps can be
-	// a minute behind a new placement).
+	// shell counts them from FleetApp status.
 	Placements int
 	// WakeRequested is whether a FleetApp's capacity request names the
 	// cluster to wake.
 	WakeRequested bool
-	// IdleSince is when the cluster lost its last placement
-	// (status.idleSince); zero when unknown.
+	// IdleSince is the idle clock as recorded (status.idleSince): when the
+	// cluster was first seen without placements; zero when none is
+	// recorded. Answer.IdleSince is the clock to record next.
 	IdleSince time.Time
-	// ReadySince is when the cluster last became Ready (created or woken);
-	// zero when it is not Ready.
+	// ReadySince is when the cluster last became Ready (created or woken:
+	// scaling keeps it); zero when it is not Ready.
 	ReadySince time.Time
 	// Now is the time of the answer.
 	Now time.Time
@@ -111,8 +111,9 @@ const (
 	ReasonIdleWithinTTL Reason = "IdleWithinTTL"
 	// ReasonIdle: idle for its idleTTL or longer.
 	ReasonIdle Reason = "Idle"
-	// ReasonIdleUnknown: no placements, but neither idleSince nor the time
-	// it became Ready is known, so the idle clock cannot start.
+	// ReasonIdleUnknown: a parked cluster without placements has no idle
+	// clock recorded (parked by hand, by a window, or before it was
+	// created), so it stays parked.
 	ReasonIdleUnknown Reason = "IdleSinceUnknown"
 )
 
@@ -132,10 +133,43 @@ type Answer struct {
 	// window opens or closes, the idle TTL runs out); zero when only a
 	// change of input can change it. A shell requeues for it.
 	NextChange time.Time
+	// IdleSince is the idle clock the shell records in status.idleSince
+	// (IdleClock): zero while apps are placed.
+	IdleSince time.Time
+}
+
+// IdleClock is when the cluster became idle, as the hub should record it
+// (status.idleSince), whoever looks first:
+//   - zero while apps are placed on it;
+//   - the recorded time, once there is one: the clock runs from the first
+//     look that found the cluster without apps, not from a later one;
+//   - now, for a cluster first seen without apps. A cluster that has been
+//     Ready for hours starts its idle TTL when its last app leaves, not
+//     when it became Ready;
+//   - zero for a parked cluster without a recorded clock: it was parked
+//     by hand, by a window or before it was ever created, and starting
+//     its clock now would wake it (idle for less than its TTL).
+func IdleClock(in Input) time.Time {
+	switch {
+	case in.Placements > 0:
+		return time.Time{}
+	case !in.IdleSince.IsZero():
+		return in.IdleSince
+	case in.Parked:
+		return time.Time{}
+	}
+	return in.Now
 }
 
 // ShouldRun answers whether the cluster should run now.
 func ShouldRun(in Input) Answer {
+	in.IdleSince = IdleClock(in)
+	a := shouldRun(in)
+	a.IdleSince = in.IdleSince
+	return a
+}
+
+func shouldRun(in Input) Answer {
 	opts := in.Options.withDefaults()
 	mode, ttl, windows := v1alpha1.ParkingStop, opts.DefaultIdleTTL, []v1alpha1.ParkingWindow(nil)
 	if p := in.Policy; p != nil {
@@ -195,11 +229,11 @@ func ShouldRun(in Input) Answer {
 
 // byDemand applies rules 4 and 5: placements, a wake request, the idle TTL.
 //
-// Hysteresis: the idle clock starts at the later of idleSince and the time
-// the cluster last became Ready. A cluster that just lost its last app runs
-// a full idleTTL (20m) before parking, and so does one just woken or
-// created, which has no app yet because placement places only on Ready
-// clusters; an app that comes and goes restarts the clock. Parking (idle
+// Hysteresis: the idle clock starts at the later of idleSince (IdleClock)
+// and the time the cluster last became Ready. A cluster that just lost its
+// last app runs a full idleTTL (20m) before parking, and so does one just
+// woken or created, which has no app yet because placement places only on
+// Ready clusters; an app that comes and goes restarts the clock. Parking (idle
 // for the TTL) and waking (a named request) have different triggers, so a
 // cluster cannot cycle faster than once per idleTTL.
 func byDemand(in Input, ttl time.Duration) Answer {
@@ -214,16 +248,11 @@ func byDemand(in Input, ttl time.Duration) Answer {
 		since = in.ReadySince
 	}
 	if since.IsZero() {
-		// Without an idle clock the answer keeps the cluster as it is: a
-		// running one runs, a parked or parking one stays parked (in
-		// Parking the time it was Ready is gone, so "runs" there would
-		// wake it again at once: park, wake, park).
-		if in.Parked {
-			return Answer{Schedulable: true, Reason: ReasonIdleUnknown,
-				Message: "stays parked: no apps placed, no wake requested, and the time it became idle is not recorded"}
-		}
-		return Answer{Run: true, Schedulable: true, Reason: ReasonIdleUnknown,
-			Message: "runs: no apps placed, but the time it became idle is not recorded yet"}
+		// Only a parked cluster has no idle clock (IdleClock starts one for
+		// every other): it stays parked, since "runs" would wake it at
+		// once, and it would park again an idleTTL later.
+		return Answer{Schedulable: true, Reason: ReasonIdleUnknown,
+			Message: "stays parked: no apps placed, no wake requested, and the time it became idle is not recorded"}
 	}
 	parkAt := since.Add(ttl)
 	if in.Now.Before(parkAt) {

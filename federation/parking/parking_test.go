@@ -53,8 +53,10 @@ func TestShouldRun(t *testing.T) {
 			run: true, schedulable: true, reason: ReasonIdleWithinTTL, next: t0.Add(15 * time.Minute), msg: "idle for 5m of its 20m"},
 		{name: "hysteresis: just lost its app", in: Input{IdleSince: t0.Add(-time.Minute), ReadySince: t0.Add(-10 * time.Hour)},
 			run: true, schedulable: true, reason: ReasonIdleWithinTTL, next: t0.Add(19 * time.Minute)},
-		{name: "idle since unknown runs", in: Input{},
-			run: true, schedulable: true, reason: ReasonIdleUnknown, msg: "not recorded yet"},
+		{name: "first seen idle: the clock starts now", in: Input{},
+			run: true, schedulable: true, reason: ReasonIdleWithinTTL, next: t0.Add(20 * time.Minute), msg: "idle for 0s of its 20m"},
+		{name: "Ready for hours, its last app just left: a full idleTTL", in: Input{ReadySince: t0.Add(-2 * time.Hour)},
+			run: true, schedulable: true, reason: ReasonIdleWithinTTL, next: t0.Add(20 * time.Minute)},
 		{name: "idle since unknown while parking: stays parked, no flap", in: Input{Parked: true},
 			schedulable: true, reason: ReasonIdleUnknown, msg: "stays parked"},
 		{name: "a parked cluster nobody asks for stays parked", in: Input{Parked: true, IdleSince: t0.Add(-3 * time.Hour)},
@@ -214,5 +216,33 @@ func TestFor(t *testing.T) {
 	mc.Status.Phase = v1alpha1.PhaseParked
 	if in := For(mc, 0, false, t0); !in.Parked || !in.ReadySince.IsZero() {
 		t.Errorf("For(parked) = %+v, want Parked and no ReadySince", in)
+	}
+}
+
+// TestIdleClock: the clock runs from the first look that finds the cluster
+// without apps, whatever became Ready when, and only placements stop it.
+func TestIdleClock(t *testing.T) {
+	t0 := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	left := t0.Add(-7 * time.Minute)
+	for _, tc := range []struct {
+		name string
+		in   Input
+		want time.Time
+	}{
+		{"apps placed: no clock", Input{Placements: 1, IdleSince: left, Now: t0}, time.Time{}},
+		{"first seen idle: now", Input{ReadySince: t0.Add(-2 * time.Hour), Now: t0}, t0},
+		{"recorded: kept, not restarted", Input{IdleSince: left, ReadySince: t0.Add(-time.Minute), Now: t0}, left},
+		{"parked without a clock: none, so it stays parked", Input{Parked: true, Now: t0}, time.Time{}},
+		{"parked with a clock: kept", Input{Parked: true, IdleSince: left, Now: t0}, left},
+		{"a wake request does not stop it", Input{WakeRequested: true, IdleSince: left, Now: t0}, left},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IdleClock(tc.in); !got.Equal(tc.want) {
+				t.Errorf("IdleClock = %v, want %v", got, tc.want)
+			}
+			if got := ShouldRun(tc.in).IdleSince; !got.Equal(tc.want) {
+				t.Errorf("ShouldRun(...).IdleSince = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -102,12 +102,13 @@ func (r *decider) capacityRequest() *v1alpha1.CapacityRequest {
 		}
 		tier := int32(s.tier) // validated to 0-99 by the API, so as written
 		bestTier = min(bestTier, tier)
-		// A Ready cluster whose capacity is not reported yet (lifecycle
-		// marks it Ready one observation before reconcile reads its
-		// nodes) is capacity on its way too: asking for another cluster
-		// in that gap would create one the app never needs.
+		// A Ready cluster whose capacity is not reported yet, or not since
+		// it came up (lifecycle marks it Ready one observation before
+		// reconcile reads its nodes), is capacity on its way too: asking
+		// for another cluster in that gap would create one the app never
+		// needs.
 		s.loadCapacity(c)
-		coming := s.phase == phaseComing || (s.phase == phaseReady && !s.hasAlloc)
+		coming := s.phase == phaseComing || (s.phase == phaseReady && (!s.hasAlloc || s.unobserved))
 		if s.unhealthy || (s.phase != phaseParked && !coming) {
 			continue
 		}

@@ -48,6 +48,7 @@ const (
 	ReasonUnschedulable
 	ReasonUnhealthy
 	ReasonStale
+	ReasonNotObserved
 	ReasonSelector
 	ReasonRegion
 	ReasonProvider
@@ -73,6 +74,8 @@ func (r Reason) String() string {
 		return "Unhealthy"
 	case ReasonStale:
 		return "Stale"
+	case ReasonNotObserved:
+		return "NotObserved"
 	case ReasonSelector:
 		return "Selector"
 	case ReasonRegion:

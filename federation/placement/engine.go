@@ -182,6 +182,10 @@ func (r *decider) consider(i int32) {
 		r.reject(i, ReasonNotReady)
 		return
 	}
+	if s.unobserved {
+		r.reject(i, ReasonNotObserved)
+		return
+	}
 	if s.unhealthy {
 		r.reject(i, ReasonUnhealthy)
 		return

@@ -167,6 +167,8 @@ func (r *decider) appendPhrase(b []byte, why Reason) []byte {
 		return append(b, "unhealthy"...)
 	case ReasonStale:
 		return append(b, "without recent heartbeat"...)
+	case ReasonNotObserved:
+		return append(b, "not yet observed after coming up"...)
 	case ReasonSelector:
 		return append(b, "not matching selector"...)
 	case ReasonRegion:

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -121,13 +122,18 @@ func TestComingCapacity(t *testing.T) {
 			c.Status.Allocatable, c.Status.Available, c.Status.Used = nil, nil, nil
 			return c
 		}(), "0/2 clusters fit: 1 parked, 1 without capacity data; short 2 replicas; waiting for eu-burst-z (Ready)"},
+		// Woken after a park longer than the heartbeat timeout: its
+		// heartbeat, health and capacity are from before the park. It is
+		// neither stale nor unhealthy, and no second cluster is asked for.
+		{"woken after a long park, before reconcile looked", woken(fromPool(cluster("eu-burst-w", "eu-1", 8, 8), "eu-burst")),
+			"0/2 clusters fit: 1 parked, 1 not yet observed after coming up; short 2 replicas; waiting for eu-burst-w (Ready)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// A parked cluster and a pool could both give capacity: while
 			// one is on its way, neither is asked.
 			fleet := []v1alpha1.MemberCluster{tt.coming, withPhase(cluster("parked", "eu-1", 8, 8), v1alpha1.PhaseParked)}
-			d := mustDecide(t, divided(uidApp(2)), fleet, nil, Options{Pools: pools})
+			d := mustDecide(t, divided(uidApp(2)), fleet, nil, Options{Pools: pools, Now: testNow, HeartbeatTimeout: 10 * time.Minute})
 			c := d.Capacity
 			if c == nil || c.Replicas != 2 || len(c.Wake) != 0 || c.CreateCount != 0 || len(c.Create) != 0 {
 				t.Fatalf("want the shortfall with no wake and no create, got %+v (%s)", c, d.Explanation)
@@ -159,6 +165,18 @@ func TestComingCapacity(t *testing.T) {
 			t.Fatalf("want a cluster created from eu-burst, got %+v (%s)", c, d.Explanation)
 		}
 	})
+}
+
+// testNow is the decision time of tests that need a clock.
+var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// woken is c as it is the moment lifecycle marks it Ready after a 3-hour
+// park: its last heartbeat, Healthy False (its Fn was stopped by the park)
+// and its capacity are from before the park.
+func woken(c v1alpha1.MemberCluster) v1alpha1.MemberCluster {
+	hb, up := metav1.NewTime(testNow.Add(-3*time.Hour)), metav1.NewTime(testNow.Add(-time.Second))
+	c.Status.LastHeartbeatTime, c.Status.PhaseSince = &hb, &up
+	return withCondition(c, v1alpha1.ClusterHealthy, metav1.ConditionFalse, "FnNotAnswering")
 }
 
 func TestWakeTimedOutIsNotWokenAgain(t *testing.T) {

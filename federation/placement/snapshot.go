@@ -23,10 +23,15 @@ type snapshot struct {
 
 	phase     clusterPhase
 	unhealthy bool // condition Healthy is False
-	noWake    bool // parked where a wake request is not honoured (see readConditions)
-	hasHB     bool
-	hb        time.Time // status.lastHeartbeatTime, when hasHB
-	tier      int16
+	// unobserved: a serving cluster whose last heartbeat is from before it
+	// came up (status.phaseSince; a wake after a park, say). Its health,
+	// heartbeat and usage describe the cluster as it was: it is capacity
+	// on its way until reconcile has looked at it, never stale.
+	unobserved bool
+	noWake     bool // parked where a wake request is not honoured (see readConditions)
+	hasHB      bool
+	hb         time.Time // status.lastHeartbeatTime, when hasHB
+	tier       int16
 
 	// The cost and capacity are read the first time a decision needs them
 	// (capRead): a cluster the filters reject before never has its resource
@@ -107,6 +112,13 @@ func (s *snapshot) take(c *v1alpha1.MemberCluster) {
 	s.readConditions(c)
 	if hb := c.Status.LastHeartbeatTime; hb != nil {
 		s.hb, s.hasHB = hb.Time, true
+		// A parked cluster's heartbeat stops with it: woken after a park
+		// longer than the heartbeat timeout (10m), it would be filtered as
+		// stale, yet not count as coming (it reports allocatable), and the
+		// app would ask its pool for a second cluster.
+		if since := c.Status.PhaseSince; since != nil && hb.Before(since) && (s.phase == phaseReady || s.phase == phaseUnschedulable) {
+			s.unobserved, s.unhealthy = true, false
+		}
 	}
 	s.tier = clampTier(c.Spec.Tier)
 }

@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/hub"
+	"github.com/fnfleet/fnfleet/federation/parking"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
@@ -183,6 +185,14 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("windows: MemberCluster and ClusterPool accept valid ones", func(t *testing.T) {
+		testWindowsOnBothKinds(ctx, t, dyn)
+	})
+
+	t.Run("windows: the API refuses the starts the evaluation cannot read", func(t *testing.T) {
+		testStartsAsTheParserReadsThem(ctx, t, dyn)
+	})
+
 	t.Run("invalid objects are refused with what is wrong", func(t *testing.T) {
 		for _, tc := range invalidObjects() {
 			t.Run(tc.name, func(t *testing.T) {
@@ -195,6 +205,100 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 			})
 		}
 	})
+}
+
+// windowsAccepted are windows the API accepts. Mars/Olympus is shaped
+// like an IANA zone, which is all CEL can check: parking.WindowProblems
+// flags it, and only it.
+const windowsAccepted = `  parking:
+    windows:
+    - {start: "0 20 * * 1-5", duration: 11h, timeZone: Europe/Berlin}
+    - {start: "*/15 9-17 * JAN-MAR MON-FRI", duration: 10m, timeZone: America/Argentina/Buenos_Aires}
+    - {start: "0 0 1,15 * *", duration: 1h30m}
+    - {start: "00 08 ? * sun", duration: 2h, timeZone: Etc/GMT-14}
+    - {start: "0 20 * * *", duration: 8h, timeZone: Mars/Olympus}
+    - {start: "5/20 22 * * SAT,0", duration: 1h, timeZone: EST5EDT}
+`
+
+// testWindowsOnBothKinds checks that MemberCluster and ClusterPool, which
+// share ParkingWindow, accept windowsAccepted, and that WindowProblems
+// flags the one window whose zone does not exist.
+func testWindowsOnBothKinds(ctx context.Context, t *testing.T, dyn dynamic.Interface) {
+	for _, tc := range []struct {
+		obj    *unstructured.Unstructured
+		gvr    schema.GroupVersionResource
+		policy func(*unstructured.Unstructured) (*v1alpha1.ParkingPolicy, error)
+	}{
+		{mustObject(t, cluster("windows", windowsAccepted)), memberClusters, func(u *unstructured.Unstructured) (*v1alpha1.ParkingPolicy, error) {
+			var mc v1alpha1.MemberCluster
+			err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &mc)
+			return mc.Spec.Parking, err
+		}},
+		{mustObject(t, pool("windows", windowsAccepted)), clusterPools, func(u *unstructured.Unstructured) (*v1alpha1.ParkingPolicy, error) {
+			var cp v1alpha1.ClusterPool
+			err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &cp)
+			return cp.Spec.Parking, err
+		}},
+	} {
+		if err := create(ctx, dyn, tc.obj); err != nil {
+			t.Fatalf("%s with valid windows refused: %v", tc.obj.GetKind(), err)
+		}
+		got, err := dyn.Resource(tc.gvr).Get(ctx, "windows", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get %s windows: %v", tc.obj.GetKind(), err)
+		}
+		p, err := tc.policy(got)
+		if err != nil || p == nil || len(p.Windows) != 6 {
+			t.Fatalf("%s: read back parking %+v: %v", tc.obj.GetKind(), p, err)
+		}
+		problems := parking.WindowProblems(p)
+		if len(problems) != 1 || problems[0].Index != 4 ||
+			!strings.HasPrefix(problems[0].Message, `window 4 ("0 20 * * *", Mars/Olympus): unknown time zone "Mars/Olympus": use an IANA zone such as Europe/Paris`) {
+			t.Errorf("%s: problems %v, want window 4's unknown zone alone", tc.obj.GetKind(), problems)
+		}
+	}
+}
+
+// testStartsAsTheParserReadsThem applies starts with a dry run and checks
+// that the API refuses exactly the starts the evaluation cannot read,
+// except those it is stricter about on purpose (strict) and those only the
+// hub can tell (hubOnly).
+func testStartsAsTheParserReadsThem(ctx context.Context, t *testing.T, dyn dynamic.Interface) {
+	strict := []string{"*-5 * * * *", "0 20, * * *", "+5 * * * *", "1,,2 * * * *", "*/99999999999 * * * *"}
+	hubOnly := []string{"0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6 *"}
+	starts := []string{
+		"0 20 * * 1-5", "*/15 9-17 * JAN-MAR MON-FRI", "0 0 1,15 * *", "5/15 * * * *", "? ? ? ? ?", "0 0 29 2 *",
+		"  0   20 * *\t1-5  ", "1-5/2,10-20/3,30 */2 1-31/7 1,6,12 0,6", "00 08 * * Mon", "0 20 * jan-dec/2 sun-sat",
+		"0 0 31 2 MON", "59 23 31 12 6", "0-59 0-23 1-31 1-12 0-6", "000059 023 031 012 006",
+		"99 * * * *", "0 25 * * *", "0 17-9 * * *", "0 20 * * 7", "0 20 * dec-jan *", "0 20 * * fri-mon",
+		"every night", "@daily", "0 20 * * * *", "*/0 * * * *", "0 0 0 * *", "0 0 * 0 *", "60 * * * *",
+		"1-2-3 * * * *", "1/2/3 * * * *", "0 20 * * MONDAY", "0 20 * 1-13 *", "0 20 L * *", "0 20 * * 1#2",
+		"TZ=UTC\t*\t*\t*\t*", "0 20 * * SUN-7", "/5 * * * *", "5- * * * *",
+	}
+	for _, start := range append(append(starts, strict...), hubOnly...) {
+		w := v1alpha1.ParkingWindow{Start: start, Duration: metav1.Duration{Duration: time.Hour}}
+		evaluated := len(parking.WindowProblems(&v1alpha1.ParkingPolicy{Windows: []v1alpha1.ParkingWindow{w}})) == 0
+		obj := mustObject(t, cluster("dry-run", ""))
+		_ = unstructured.SetNestedSlice(obj.Object, []any{map[string]any{"start": start, "duration": "1h"}}, "spec", "parking", "windows")
+		_, err := dyn.Resource(memberClusters).Create(ctx, obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil && !apierrors.IsInvalid(err) {
+			t.Fatalf("%q: %v", start, err)
+		}
+		accepted := err == nil
+		want := evaluated
+		switch {
+		case slices.Contains(strict, start):
+			want = false
+		case slices.Contains(hubOnly, start):
+			want = true
+		}
+		if accepted != want {
+			t.Errorf("start %q: API accepts=%v, want %v (the evaluation reads it: %v; API says %v)", start, accepted, want, evaluated, err)
+		}
+		if slices.Contains(hubOnly, start) && evaluated {
+			t.Errorf("start %q: WindowProblems does not flag it", start)
+		}
+	}
 }
 
 type invalidCase struct {
@@ -283,7 +387,47 @@ spec: {provider: {name: local}, region: EU_West}`,
 		{name: "idleTTL not a duration", yaml: cluster("idle-ttl", `  parking: {idleTTL: "half an hour"}`),
 			want: []string{"idleTTL must be a duration such as 30m, 1h30m or 90s"}},
 		{name: "window not cron", yaml: cluster("window", `  parking: {windows: [{start: "every night", duration: 8h}]}`),
-			want: []string{"start must be a cron expression with five fields"}},
+			want: []string{"start must be a cron expression with five fields (minute hour day-of-month month day-of-week), e.g. '0 20 * * 1-5', not 'every night'"}},
+		{name: "window minute out of range", yaml: cluster("window-minute-out-of-range", `  parking: {windows: [{start: "99 * * * *", duration: 8h}]}`),
+			want: []string{`spec.parking.windows[0].start: Invalid value: "99 * * * *": start's minute field (99) must be 0-59, *, a range low-high, a step /n or a comma list of these, e.g. '30 20 * * 1-5' opens at 20:30 on weekdays`}},
+		{name: "window hour out of range", yaml: cluster("window-hour-out-of-range", `  parking: {windows: [{start: "0 25 * * *", duration: 8h}]}`),
+			want: []string{"start's hour field (25) must be 0-23"}},
+		{name: "window range backwards", yaml: cluster("window-range-backwards", `  parking: {windows: [{start: "0 17-9 * * *", duration: 8h}]}`),
+			want: []string{"start's hour field (17-9) must be 0-23, *, a range low-high"}},
+		{name: "window Sunday as 7", yaml: cluster("window-sunday-as-7", `  parking: {windows: [{start: "0 20 * * 7", duration: 8h}]}`),
+			want: []string{"start's day-of-week field (7) must be 0-6 or SUN-SAT (Sunday is 0, not 7)"}},
+		{name: "window month name", yaml: cluster("window-month-name", `  parking: {windows: [{start: "0 20 * JANUARY *", duration: 8h}]}`),
+			want: []string{"start's month field (JANUARY) must be 1-12 or JAN-DEC"}},
+		{name: "window day of month zero", yaml: cluster("window-day-of-month-zero", `  parking: {windows: [{start: "0 20 0 * *", duration: 8h}]}`),
+			want: []string{"start's day-of-month field (0) must be 1-31"}},
+		{name: "window zone with a space", yaml: cluster("window-zone-with-a-space", `  parking: {windows: [{start: "0 20 * * *", duration: 8h, timeZone: "Mars Olympus"}]}`),
+			want: []string{"spec.parking.windows[0].timeZone: Invalid value: \"Mars Olympus\": timeZone (Mars Olympus) must be an IANA zone name such as Europe/Paris, America/New_York or UTC"}},
+		{name: "window zone Local", yaml: cluster("window-zone-local", `  parking: {windows: [{start: "0 20 * * *", duration: 8h, timeZone: Local}]}`),
+			want: []string{"timeZone Local would be the zone of the machine that runs fnfleet"}},
+		{name: "window zero duration", yaml: cluster("window-zero-duration", `  parking: {windows: [{start: "0 20 * * *", duration: 0s}]}`),
+			want: []string{`spec.parking.windows[0].duration: Invalid value: "0s": duration must be positive, e.g. 10h or 90m`}},
+		{name: "window duration that overflows", yaml: cluster("window-duration-that-overflows", `  parking: {windows: [{start: "0 20 * * *", duration: 9999999999h}]}`),
+			want: []string{"duration (9999999999h) must write each number with at most 5 digits"}},
+		{name: "pool window minute out of range", yaml: pool("pool-window-minute-out-of-range", `  parking: {windows: [{start: "99 * * * *", duration: 8h}]}`),
+			want: []string{`spec.parking.windows[0].start: Invalid value: "99 * * * *": start's minute field (99) must be 0-59, *, a range low-high, a step /n or a comma list of these, e.g. '30 20 * * 1-5' opens at 20:30 on weekdays`}},
+		{name: "pool window hour out of range", yaml: pool("pool-window-hour-out-of-range", `  parking: {windows: [{start: "0 25 * * *", duration: 8h}]}`),
+			want: []string{"start's hour field (25) must be 0-23"}},
+		{name: "pool window range backwards", yaml: pool("pool-window-range-backwards", `  parking: {windows: [{start: "0 17-9 * * *", duration: 8h}]}`),
+			want: []string{"start's hour field (17-9) must be 0-23, *, a range low-high"}},
+		{name: "pool window Sunday as 7", yaml: pool("pool-window-sunday-as-7", `  parking: {windows: [{start: "0 20 * * 7", duration: 8h}]}`),
+			want: []string{"start's day-of-week field (7) must be 0-6 or SUN-SAT (Sunday is 0, not 7)"}},
+		{name: "pool window month name", yaml: pool("pool-window-month-name", `  parking: {windows: [{start: "0 20 * JANUARY *", duration: 8h}]}`),
+			want: []string{"start's month field (JANUARY) must be 1-12 or JAN-DEC"}},
+		{name: "pool window day of month zero", yaml: pool("pool-window-day-of-month-zero", `  parking: {windows: [{start: "0 20 0 * *", duration: 8h}]}`),
+			want: []string{"start's day-of-month field (0) must be 1-31"}},
+		{name: "pool window zone with a space", yaml: pool("pool-window-zone-with-a-space", `  parking: {windows: [{start: "0 20 * * *", duration: 8h, timeZone: "Mars Olympus"}]}`),
+			want: []string{"spec.parking.windows[0].timeZone: Invalid value: \"Mars Olympus\": timeZone (Mars Olympus) must be an IANA zone name such as Europe/Paris, America/New_York or UTC"}},
+		{name: "pool window zone Local", yaml: pool("pool-window-zone-local", `  parking: {windows: [{start: "0 20 * * *", duration: 8h, timeZone: Local}]}`),
+			want: []string{"timeZone Local would be the zone of the machine that runs fnfleet"}},
+		{name: "pool window zero duration", yaml: pool("pool-window-zero-duration", `  parking: {windows: [{start: "0 20 * * *", duration: 0s}]}`),
+			want: []string{`spec.parking.windows[0].duration: Invalid value: "0s": duration must be positive, e.g. 10h or 90m`}},
+		{name: "pool window duration that overflows", yaml: pool("pool-window-duration-that-overflows", `  parking: {windows: [{start: "0 20 * * *", duration: 9999999999h}]}`),
+			want: []string{"duration (9999999999h) must write each number with at most 5 digits"}},
 		{name: "autoscale bounds", yaml: cluster("autoscale", `  nodeAutoscale: {minNodes: 5, maxNodes: 2}`),
 			want: []string{"minNodes must be at most maxNodes"}},
 		{name: "autoscale thresholds", yaml: cluster("thresholds", `  nodeAutoscale: {minNodes: 1, maxNodes: 2, scaleUpPercent: 50, scaleDownPercent: 60}`),
@@ -344,7 +488,7 @@ spec: {provider: {name: capi}, region: eu-1, maxClusters: 1, parking: {idleTTL: 
 		{name: "pool tier out of range", yaml: pool("pool-tier", `  tier: 100`),
 			want: []string{"spec.tier: Invalid value: 100", "less than or equal to 99"}},
 		{name: "pool window not cron", yaml: pool("pool-window", `  parking: {windows: [{start: "nightly", duration: 8h}]}`),
-			want: []string{"start must be a cron expression with five fields"}},
+			want: []string{"start must be a cron expression with five fields", "not 'nightly'"}},
 		{name: "pool taint effect", yaml: pool("pool-taint", `  taints: [{key: gpu, effect: NoWay}]`),
 			want: []string{`spec.taints[0].effect: Unsupported value: "NoWay"`}},
 

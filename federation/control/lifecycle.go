@@ -72,6 +72,8 @@ type ClusterHub interface {
 	ListFleetApps(ctx context.Context) (*v1alpha1.FleetAppList, error)
 	Secrets(namespace string) corev1client.SecretInterface
 	EnsureNamespace(ctx context.Context, namespace string) error
+	// Warn records a Warning Event about a MemberCluster.
+	Warn(ctx context.Context, obj metav1.Object, kind, component, reason, message string) error
 }
 
 // FnInstaller installs charts/fn and reads its release; *installer.Installer
@@ -119,6 +121,11 @@ type Lifecycle struct {
 	http      *http.Client
 	now       func() time.Time
 	log       *slog.Logger
+	// crashPoint, set only by tests, is called where a crash hurts most:
+	// "before <action>" once the phase that owns the action is persisted
+	// and before the action starts, and "installing" while Helm installs.
+	// A test's child process kills itself there.
+	crashPoint func(point string)
 }
 
 // NewLifecycle returns the lifecycle shell for cfg.
@@ -501,6 +508,9 @@ func (l *Lifecycle) shouldRun(mc *v1alpha1.MemberCluster, d demand, now time.Tim
 func (l *Lifecycle) act(ctx context.Context, m *member, a lifecycle.Action) error {
 	p, c := m.provider, m.cluster
 	l.log.Debug("cluster action", "cluster", c.Name, "action", a.Kind.String(), "provider", m.mc.Spec.Provider.Name)
+	if l.crashPoint != nil {
+		l.crashPoint("before " + a.Kind.String())
+	}
 	var err error
 	switch a.Kind {
 	case lifecycle.ActCreate:
@@ -548,6 +558,9 @@ func (l *Lifecycle) installFn(ctx context.Context, m *member) error {
 				return
 			case <-t.C:
 				_, _ = m.provider.Observe(observing, m.cluster)
+				if l.crashPoint != nil {
+					l.crashPoint("installing")
+				}
 			}
 		}
 	}()
@@ -611,11 +624,29 @@ func (l *Lifecycle) write(ctx context.Context, m *member, d lifecycle.Decision) 
 	if _, err := l.hub.ApplyMemberClusterStatus(ctx, m.mc.Name, m.mc.ResourceVersion, LifecycleManager, &want); err != nil {
 		return err
 	}
+	l.warnWindows(ctx, m.mc, want.Conditions)
 	if d.Status.Phase != m.mc.Status.Phase {
 		l.log.Info("cluster phase", "cluster", m.mc.Name, "from", string(m.mc.Status.Phase), "to", string(d.Status.Phase), "why", d.Message)
 		l.countPool(ctx, m.mc.Spec.PoolRef)
 	}
 	return nil
+}
+
+// warnWindows records an Event when the cluster's WindowsValid condition
+// turns False or names another problem: once per change, not per step. An
+// Event only informs, and the condition says the same, so a failure to
+// record one is logged.
+func (l *Lifecycle) warnWindows(ctx context.Context, mc *v1alpha1.MemberCluster, conds []metav1.Condition) {
+	now := apimeta.FindStatusCondition(conds, v1alpha1.ConditionWindowsValid)
+	if now == nil || now.Status != metav1.ConditionFalse {
+		return
+	}
+	if was := apimeta.FindStatusCondition(mc.Status.Conditions, v1alpha1.ConditionWindowsValid); was != nil && was.Status == now.Status && was.Message == now.Message {
+		return
+	}
+	if err := l.hub.Warn(ctx, mc, "MemberCluster", LifecycleManager, now.Reason, now.Message); err != nil {
+		l.log.Warn("record an Event", "cluster", mc.Name, "err", err)
+	}
 }
 
 // countPool refreshes the pool's clusters, ready and parked counts (its

@@ -238,56 +238,6 @@ func TestLifecycleCreatesInstallsParksWakesDeletes(t *testing.T) {
 	}
 }
 
-// A pool's maxClusters holds when more clusters ask than it has room for:
-// the extra one waits in Pending and says why, with nothing created.
-func TestLifecyclePoolFullKeepsAClusterPending(t *testing.T) {
-	b := newBed(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	pool, err := b.hub.CreateClusterPool(ctx, localPool("tiny", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"tiny-a", "tiny-b"} {
-		if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool(name, pool, nil)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A provider that never creates anything: admission is what is
-	// tested, and it comes before any create.
-	l := b.lifecycle(t, refusing{}, nil)
-	var wg sync.WaitGroup
-	for _, name := range []string{"tiny-a", "tiny-b", "tiny-a", "tiny-b"} {
-		wg.Go(func() { _, _ = l.Reconcile(ctx, name) })
-	}
-	wg.Wait()
-	p, err := b.hub.GetClusterPool(ctx, "tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(p.Status.Admitted) != 1 {
-		t.Fatalf("admitted %v, want exactly one of two for maxClusters 1", p.Status.Admitted)
-	}
-	waiting := "tiny-a"
-	if p.Status.Admitted[0] == "tiny-a" {
-		waiting = "tiny-b"
-	}
-	mc, err := b.hub.GetMemberCluster(ctx, waiting)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := apimeta.FindStatusCondition(mc.Status.Conditions, v1alpha1.ClusterProvisioned)
-	if mc.Status.Phase != v1alpha1.PhasePending || c == nil || c.Reason != "PoolFull" || !strings.Contains(c.Message, "maxClusters 1") {
-		t.Errorf("%s: phase %s, Provisioned %+v; want Pending, PoolFull naming maxClusters", waiting, mc.Status.Phase, c)
-	}
-	// The admitted one went on to provision (and fails there: the
-	// provider refuses, which is the next test's subject).
-	other, _ := b.hub.GetMemberCluster(ctx, p.Status.Admitted[0])
-	if other.Status.Phase == v1alpha1.PhasePending {
-		t.Errorf("admitted %s still Pending", other.Name)
-	}
-}
-
 // A provider whose create fails sends the cluster to Failed with the
 // provider's words; it is retried after a backoff that doubles; and it is
 // deleted when asked, from Failed.
@@ -364,6 +314,12 @@ func (c *fakeClock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
+}
+
+func (c *fakeClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 func (c *fakeClock) advance(d time.Duration) {
@@ -467,11 +423,13 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runChild drives one cluster's lifecycle until it is killed. spec is
-// "<hub kubeconfig>:<provider workdir>:<cluster>".
+// runChild drives one cluster's lifecycle until it kills itself at a crash
+// point. spec is "<hub kubeconfig>:<provider workdir>:<cluster>:<point>",
+// point "create" (the phase Provisioning is persisted, the create not
+// started) or "install" (Helm's release is pending).
 func runChild(spec string) error {
-	parts := strings.SplitN(spec, ":", 3)
-	if len(parts) != 3 {
+	parts := strings.SplitN(spec, ":", 4)
+	if len(parts) != 4 {
 		return fmt.Errorf("child spec %q", spec)
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", parts[0])
@@ -491,33 +449,44 @@ func runChild(spec string) error {
 	if err != nil {
 		return err
 	}
+	d := local.NewDriver(p)
 	l, err := control.NewLifecycle(control.LifecycleConfig{
-		Hub: h, Providers: map[string]providers.Provider{"local": local.NewDriver(p)},
+		Hub: h, Providers: map[string]providers.Provider{"local": d},
 		Installer: installer.New(log), Logger: log,
 	})
 	if err != nil {
 		return err
 	}
+	name, point := parts[2], parts[3]
+	control.SetCrashPoint(l, func(at string) {
+		switch {
+		case point == "create" && at == "before create",
+			point == "install" && at == "installing" && pending(context.Background(), d, name):
+			fmt.Fprintf(os.Stderr, "child: killed %s\n", at)
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	})
 	for {
-		if _, err := l.Reconcile(context.Background(), parts[2]); err != nil {
+		if _, err := l.Reconcile(context.Background(), name); err != nil {
 			log.Warn("reconcile", "err", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// A caller killed with SIGKILL while Fn is being installed (its kwokctl and
-// data plane detached, Helm's release maybe left pending) leaves work that
-// the next caller finishes: one cluster, one deployed release, Ready.
+// A caller killed with SIGKILL at the worst moments leaves work that the
+// next caller finishes, without doing anything twice: killed once the
+// phase Provisioning is recorded and before the create starts, the next
+// caller creates the cluster; killed while Helm's release is pending, the
+// next caller recovers the release (once the dead installer's lease has
+// lapsed). Each time: one cluster, one kwokctl create, one deployed
+// release, Fn answering, Ready.
 func TestLifecycleFinishesAfterItsCallerIsKilled(t *testing.T) {
 	b := newBed(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
 	defer cancel()
 	pool, err := b.hub.CreateClusterPool(ctx, localPool("kill", 2))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool("kill-1", pool, nil)); err != nil {
 		t.Fatal(err)
 	}
 	hubKubeconfig := filepath.Join(t.TempDir(), "hub.kubeconfig")
@@ -528,53 +497,88 @@ func TestLifecycleFinishesAfterItsCallerIsKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	child := exec.Command(self, "-test.run=^$")
-	child.Env = append(os.Environ(), childEnv+"="+hubKubeconfig+":"+b.local.Workdir()+":kill-1")
-	child.Stderr = t.Output()
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
+	killAt := func(t *testing.T, name, point string) {
+		t.Helper()
+		child := exec.Command(self, "-test.run=^$")
+		child.Env = append(os.Environ(), childEnv+"="+hubKubeconfig+":"+b.local.Workdir()+":"+name+":"+point)
+		child.Stderr = t.Output()
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The child kills itself at its point; a child that ends any
+		// other way, or not in time, fails the test.
+		done := make(chan error, 1)
+		go func() { done <- child.Wait() }()
+		select {
+		case err := <-done:
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("child ended with %v, want killed at %s", err, point)
+			}
+		case <-ctx.Done():
+			_ = child.Process.Kill()
+			<-done
+			t.Fatalf("child did not reach its crash point %s in time", point)
+		}
 	}
-	// Kill it once the install began: the release is pending, or at the
-	// latest when the phase is Installing.
-	kc := b.driver
-	for {
+	recovered := func(t *testing.T, name string) {
+		t.Helper()
+		l := b.lifecycle(t, b.driver, nil)
+		mc := drive(t, ctx, b, l, name, 1, phaseIs(v1alpha1.PhaseReady))
+		kwokLog, _ := os.ReadFile(filepath.Join(b.local.Workdir(), "logs", name+".kwokctl.log"))
+		if n := strings.Count(string(kwokLog), "create cluster"); n != 1 {
+			t.Errorf("kwokctl create ran %d times, want 1", n)
+		}
+		if st := releaseState(t, ctx, b.driver, name); !st.Deployed {
+			t.Errorf("release %+v, want deployed", st)
+		}
+		if err := observe.FnAnswers(ctx, http.DefaultClient, mc.Status.FnEndpoint); err != nil {
+			t.Errorf("Fn after the recovery: %v", err)
+		}
+		procs, err := b.local.ProcessesOf(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := countNamed(procs, "fnfleet"); n != 1 {
+			t.Errorf("%d data planes run for %s, want 1: %v", n, name, procs)
+		}
+	}
+
+	t.Run("after Provisioning is recorded, before the create", func(t *testing.T) {
+		if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool("kill-1", pool, nil)); err != nil {
+			t.Fatal(err)
+		}
+		killAt(t, "kill-1", "create")
 		mc, err := b.hub.GetMemberCluster(ctx, "kill-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if mc.Status.Phase == v1alpha1.PhaseInstalling && pending(ctx, kc, "kill-1") {
-			t.Log("killing the caller mid-install: the release is pending")
-			break
+		if names, _ := b.local.List(); mc.Status.Phase != v1alpha1.PhaseProvisioning || slices.Contains(names, "kill-1") {
+			t.Fatalf("at the kill: phase %s, local clusters %v; want Provisioning recorded and nothing created", mc.Status.Phase, names)
 		}
-		if mc.Status.Phase == v1alpha1.PhaseReady {
-			t.Log("the caller finished before it could be killed mid-install; killing it now")
-			break
+		recovered(t, "kill-1")
+	})
+	t.Run("while Helm's release is pending", func(t *testing.T) {
+		if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool("kill-2", pool, nil)); err != nil {
+			t.Fatal(err)
 		}
-		if ctx.Err() != nil {
-			t.Fatalf("child did not reach Installing: %+v", mc.Status)
+		killAt(t, "kill-2", "install")
+		if st := releaseState(t, ctx, b.driver, "kill-2"); !st.Pending {
+			t.Fatalf("at the kill: release %+v, want pending", st)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = child.Wait()
+		recovered(t, "kill-2")
+	})
+}
 
-	l := b.lifecycle(t, b.driver, nil)
-	mc := drive(t, ctx, b, l, "kill-1", 1, phaseIs(v1alpha1.PhaseReady))
-	if names, _ := b.local.List(); !slices.Equal(names, []string{"kill-1"}) {
-		t.Errorf("local clusters %v, want one", names)
+// countNamed counts the processes whose executable is called name.
+func countNamed(procs []local.Process, name string) int {
+	n := 0
+	for _, p := range procs {
+		if p.Name == name {
+			n++
+		}
 	}
-	kwokLog, _ := os.ReadFile(filepath.Join(b.local.Workdir(), "logs", "kill-1.kwokctl.log"))
-	if n := strings.Count(string(kwokLog), "create cluster"); n != 1 {
-		t.Errorf("kwokctl create ran %d times, want 1", n)
-	}
-	if st := releaseState(t, ctx, b.driver, "kill-1"); !st.Deployed {
-		t.Errorf("release %+v, want deployed", st)
-	}
-	if err := observe.FnAnswers(ctx, http.DefaultClient, mc.Status.FnEndpoint); err != nil {
-		t.Errorf("Fn after the recovery: %v", err)
-	}
+	return n
 }
 
 // pending is whether the Fn release on the cluster is pending.
@@ -661,7 +665,9 @@ func TestLifecycleWindowMakesUnschedulableThenParks(t *testing.T) {
 
 // Node autoscale end to end: apps requesting more than 80% of a cluster's
 // cpu (as observation reports it) make lifecycle scale it up one node
-// through the provider, and the cluster is Ready again with NodesScaled.
+// through the provider, and the cluster is Ready again with NodesScaled;
+// once they are gone, and the cooldown (5m) has passed, it scales down
+// again.
 func TestLifecycleScalesNodesOnUse(t *testing.T) {
 	b := newBed(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
@@ -675,8 +681,9 @@ func TestLifecycleScalesNodesOnUse(t *testing.T) {
 	if _, err := b.hub.CreateMemberCluster(ctx, control.MemberFromPool("grow-1", pool, nil)); err != nil {
 		t.Fatal(err)
 	}
-	l := b.lifecycle(t, b.driver, nil)
-	obs, err := control.NewObservation(control.ObservationConfig{Hub: b.hub, Logger: testbed.Logger(t)})
+	clock := &fakeClock{t: time.Now().UTC().Truncate(time.Second)}
+	l := b.lifecycle(t, b.driver, clock.now)
+	obs, err := control.NewObservation(control.ObservationConfig{Hub: b.hub, Now: clock.now, Logger: testbed.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -693,26 +700,31 @@ func TestLifecycleScalesNodesOnUse(t *testing.T) {
 	// 7 of the node's 8 cpus: 87.5%, past the default 80%.
 	runPod(t, member, "default", "busy", nil, nil, req("3", ""), req("4", ""))
 
-	var mc *v1alpha1.MemberCluster
-	for {
-		if _, err := obs.Reconcile(ctx, "grow-1"); err != nil {
-			t.Logf("observe: %v", err)
+	scaledTo := func(n int32) *v1alpha1.MemberCluster {
+		t.Helper()
+		for {
+			if _, err := obs.Reconcile(ctx, "grow-1"); err != nil {
+				t.Logf("observe: %v", err)
+			}
+			if _, err := l.Reconcile(ctx, "grow-1"); err != nil {
+				t.Logf("lifecycle: %v", err)
+			}
+			mc, err := b.hub.GetMemberCluster(ctx, "grow-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := apimeta.FindStatusCondition(mc.Status.Conditions, v1alpha1.ClusterNodesScaled)
+			if mc.Status.Phase == v1alpha1.PhaseReady && mc.Status.DesiredNodes == n && c != nil && c.Status == metav1.ConditionTrue {
+				return mc
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("not scaled to %d nodes in time: %+v", n, mc.Status)
+			case <-time.After(200 * time.Millisecond):
+			}
 		}
-		if _, err := l.Reconcile(ctx, "grow-1"); err != nil {
-			t.Logf("lifecycle: %v", err)
-		}
-		if mc, err = b.hub.GetMemberCluster(ctx, "grow-1"); err != nil {
-			t.Fatal(err)
-		}
-		c := apimeta.FindStatusCondition(mc.Status.Conditions, v1alpha1.ClusterNodesScaled)
-		if mc.Status.Phase == v1alpha1.PhaseReady && c != nil && c.Status == metav1.ConditionTrue {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("not scaled in time: %+v", mc.Status)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
+	mc := scaledTo(2)
 	// Observation reports where the Fn Service answers: the data plane's
 	// address, as the endpoint has it.
 	if ing := mc.Status.Ingress; len(ing) != 1 || !strings.Contains(mc.Status.FnEndpoint, "//"+ing[0].IP+":") {
@@ -724,5 +736,27 @@ func TestLifecycleScalesNodesOnUse(t *testing.T) {
 	nodes, err := member.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil || len(nodes.Items) != 2 {
 		t.Errorf("member has %d nodes (%v), want 2", len(nodes.Items), err)
+	}
+
+	// The apps leave: nothing is requested. Within the cooldown the count
+	// holds; after it, one node goes.
+	if err := member.CoreV1().Pods("default").Delete(ctx, "busy", metav1.DeleteOptions{GracePeriodSeconds: new(int64)}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(time.Minute)
+	if _, err := obs.Reconcile(ctx, "grow-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Reconcile(ctx, "grow-1"); err != nil {
+		t.Fatal(err)
+	}
+	if mc, _ := b.hub.GetMemberCluster(ctx, "grow-1"); mc.Status.Phase != v1alpha1.PhaseReady || mc.Status.DesiredNodes != 2 {
+		t.Errorf("within the cooldown: phase %s, desiredNodes %d; want Ready, 2", mc.Status.Phase, mc.Status.DesiredNodes)
+	}
+	clock.advance(5 * time.Minute)
+	scaledTo(1)
+	nodes, err = member.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil || len(nodes.Items) != 1 {
+		t.Errorf("member has %d nodes (%v) after the scale-down, want 1", len(nodes.Items), err)
 	}
 }

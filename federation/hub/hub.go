@@ -366,3 +366,40 @@ func (c *Client) EnsureNamespace(ctx context.Context, namespace string) error {
 	}
 	return nil
 }
+
+// Warn records a Warning Event about obj, a cluster-scoped fnfleet object
+// (a MemberCluster, a ClusterPool), in namespace default, where `kubectl
+// describe` looks for the events of cluster-scoped objects. component names
+// the writer ("fnfleet-lifecycle"). Callers record an Event when a
+// condition turns, not on every step, so a problem makes one Event, not one
+// per poll.
+func (c *Client) Warn(ctx context.Context, obj metav1.Object, kind, component, reason, message string) error {
+	now := metav1.Now()
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: obj.GetName() + ".", Namespace: metav1.NamespaceDefault},
+		InvolvedObject: corev1.ObjectReference{
+			APIVersion: v1alpha1.GroupVersion().String(), Kind: kind,
+			Name: obj.GetName(), UID: obj.GetUID(), ResourceVersion: obj.GetResourceVersion(),
+		},
+		Reason: reason, Message: message, Type: corev1.EventTypeWarning,
+		Source:         corev1.EventSource{Component: component},
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		ReportingController: "fnfleet.dev/" + component, ReportingInstance: component,
+	}
+	if _, err := c.core.Events(metav1.NamespaceDefault).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("record Event %s on %s %s: %w", reason, kind, obj.GetName(), err)
+	}
+	return nil
+}
+
+// Events lists the Events recorded about the cluster-scoped object name
+// of kind (as Warn records them).
+func (c *Client) Events(ctx context.Context, kind, name string) ([]corev1.Event, error) {
+	list, err := c.core.Events(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{
+		FieldSelector: "involvedObject.kind=" + kind + ",involvedObject.name=" + name,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the Events of %s %s: %w", kind, name, err)
+	}
+	return list.Items, nil
+}

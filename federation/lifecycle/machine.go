@@ -2,12 +2,14 @@ package lifecycle
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/autoscale"
+	"github.com/fnfleet/fnfleet/federation/parking"
 )
 
 // Condition reasons lifecycle writes (the parking reasons of
@@ -45,6 +47,11 @@ const (
 	ReasonNotObserved = "NotObserved"
 	// ReasonUnreachable: it stayed unreadable for Timeouts.Unreachable.
 	ReasonUnreachable = "Unreachable"
+
+	// ReasonWindowsRead: every hibernation window reads;
+	// ReasonInvalidWindow: one does not (parking.WindowProblems).
+	ReasonWindowsRead   = "WindowsRead"
+	ReasonInvalidWindow = "InvalidWindow"
 
 	ReasonScaled        = "Scaled"
 	ReasonScaling       = "Scaling"
@@ -600,6 +607,8 @@ func (s *step) observeConditions() {
 		}
 	}
 
+	s.windowsCondition()
+
 	switch {
 	case phase == v1alpha1.PhaseParked || phase == v1alpha1.PhaseParking:
 		s.conds.setText(condSchedulable, metav1.ConditionFalse, ReasonParkedCluster, words("parked: ", p.Message))
@@ -608,6 +617,34 @@ func (s *step) observeConditions() {
 	case p.Reason != "":
 		s.conds.set(condSchedulable, metav1.ConditionTrue, ReasonAcceptsApps, p.Message)
 	}
+}
+
+// windowsCondition says whether every hibernation window reads. It is set
+// where the policy has windows, and kept (True) once windows are gone; a
+// cluster without windows pays nothing for it.
+func (s *step) windowsCondition() {
+	p := s.mc.Spec.Parking
+	if (p == nil || len(p.Windows) == 0) && s.conds.c[condWindowsValid].Type == "" {
+		return
+	}
+	status, reason, msg := WindowsValid(p)
+	s.conds.set(condWindowsValid, status, reason, msg)
+}
+
+// WindowsValid is the WindowsValid condition of a parking policy, on a
+// cluster and on a pool alike: True when every hibernation window reads;
+// False naming each one that does not (parking.WindowProblems), with what
+// parking does meanwhile.
+func WindowsValid(p *v1alpha1.ParkingPolicy) (status metav1.ConditionStatus, reason, message string) {
+	problems := parking.WindowProblems(p)
+	if len(problems) == 0 {
+		return metav1.ConditionTrue, ReasonWindowsRead, "every hibernation window reads"
+	}
+	msgs := make([]string, len(problems))
+	for i, pr := range problems {
+		msgs[i] = pr.Message
+	}
+	return metav1.ConditionFalse, ReasonInvalidWindow, strings.Join(msgs, "; ")
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }

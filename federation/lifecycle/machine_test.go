@@ -480,3 +480,36 @@ func TestPhaseSinceIsWhenTheClusterCameUp(t *testing.T) {
 		})
 	}
 }
+
+// TestWindowsValid: a window the evaluation ignores is named on the
+// cluster, with what parking does meanwhile; a cluster without windows
+// carries no such condition.
+func TestWindowsValid(t *testing.T) {
+	windows := func(ws ...v1alpha1.ParkingWindow) spec {
+		return func(mc *v1alpha1.MemberCluster) { mc.Spec.Parking = &v1alpha1.ParkingPolicy{Windows: ws} }
+	}
+	good := v1alpha1.ParkingWindow{Start: "0 20 * * 1-5", Duration: metav1.Duration{Duration: time.Hour}, TimeZone: "Europe/Paris"}
+	mars := v1alpha1.ParkingWindow{Start: "0 20 * * *", Duration: metav1.Duration{Duration: time.Hour}, TimeZone: "Mars/Olympus"}
+	for _, tc := range []struct {
+		name   string
+		mc     *v1alpha1.MemberCluster
+		status metav1.ConditionStatus // "" : no condition
+		msg    string
+	}{
+		{"no windows", member(v1alpha1.PhaseReady, time.Hour), "", ""},
+		{"a good window", member(v1alpha1.PhaseReady, time.Hour, windows(good)), metav1.ConditionTrue, "every hibernation window reads"},
+		{"an unknown zone", member(v1alpha1.PhaseReady, time.Hour, windows(good, mars)), metav1.ConditionFalse,
+			`window 1 ("0 20 * * *", Mars/Olympus): unknown time zone "Mars/Olympus"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Step(Input{Cluster: tc.mc, Observed: serving, Parking: runs, Now: now})
+			c := findCondition(d.Status.Conditions, v1alpha1.ConditionWindowsValid)
+			switch {
+			case tc.status == "" && c != nil:
+				t.Errorf("WindowsValid %+v on a cluster without windows", c)
+			case tc.status != "" && (c == nil || c.Status != tc.status || !strings.Contains(c.Message, tc.msg)):
+				t.Errorf("WindowsValid %+v, want %s saying %q", c, tc.status, tc.msg)
+			}
+		})
+	}
+}

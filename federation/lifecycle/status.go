@@ -20,8 +20,8 @@ type Status struct {
 	LastScaleTime time.Time
 	FnEndpoint    string
 	// Conditions are lifecycle's conditions (Provisioned, FnInstalled,
-	// Parked, Schedulable, NodesScaled), each with the transition time
-	// kept while its status stays.
+	// Parked, Schedulable, NodesScaled, WindowsValid), each with the
+	// transition time kept while its status stays.
 	Conditions []metav1.Condition
 }
 
@@ -35,6 +35,7 @@ const (
 	condParked
 	condSchedulable
 	condNodesScaled
+	condWindowsValid
 	numConds
 )
 
@@ -50,6 +51,8 @@ func (c cond) String() string {
 		return v1alpha1.ClusterSchedulable
 	case condNodesScaled:
 		return v1alpha1.ClusterNodesScaled
+	case condWindowsValid:
+		return v1alpha1.ConditionWindowsValid
 	}
 	return ""
 }

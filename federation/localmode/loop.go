@@ -31,6 +31,8 @@ type Shells struct {
 	Lifecycle Reconcile
 	// Observation observes one MemberCluster (key: its name).
 	Observation Reconcile
+	// Pools checks one ClusterPool (key: its name).
+	Pools Reconcile
 }
 
 // Loop defaults. The resync is the safety net for a lost event or a
@@ -73,14 +75,14 @@ type LoopConfig struct {
 // MemberClusters and ClusterPools feed one rate-limited work queue per
 // shell, as a controller manager would, in-process.
 type Loop struct {
-	cfg    LoopConfig
-	log    *slog.Logger
-	apps   cache.SharedIndexInformer
-	member cache.SharedIndexInformer
-	pools  cache.SharedIndexInformer
-	queues []*shellQueue
-	// placement, lifecycle and observation are queues[...] or nil.
-	placement, lifecycle, observation *shellQueue
+	cfg     LoopConfig
+	log     *slog.Logger
+	apps    cache.SharedIndexInformer
+	member  cache.SharedIndexInformer
+	poolInf cache.SharedIndexInformer
+	queues  []*shellQueue
+	// placement, lifecycle, observation and pools are queues[...] or nil.
+	placement, lifecycle, observation, pools *shellQueue
 	// membersChanged wakes the OnMembers goroutine; it holds one token at
 	// most, so a burst of changes makes one call.
 	membersChanged chan struct{}
@@ -116,7 +118,7 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 	// resync enqueues every key itself, which is what the shells need.
 	l.apps = cache.NewSharedIndexInformer(cache.NewListWatchFromClient(rc, "fleetapps", "", fields.Everything()), &v1alpha1.FleetApp{}, 0, cache.Indexers{})
 	l.member = cache.NewSharedIndexInformer(cache.NewListWatchFromClient(rc, "memberclusters", "", fields.Everything()), &v1alpha1.MemberCluster{}, 0, cache.Indexers{})
-	l.pools = cache.NewSharedIndexInformer(cache.NewListWatchFromClient(rc, "clusterpools", "", fields.Everything()), &v1alpha1.ClusterPool{}, 0, cache.Indexers{})
+	l.poolInf = cache.NewSharedIndexInformer(cache.NewListWatchFromClient(rc, "clusterpools", "", fields.Everything()), &v1alpha1.ClusterPool{}, 0, cache.Indexers{})
 
 	newQueue := func(name string, r Reconcile) *shellQueue {
 		if r == nil {
@@ -130,6 +132,7 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 	l.placement = newQueue("placement", cfg.Shells.Placement)
 	l.lifecycle = newQueue("lifecycle", cfg.Shells.Lifecycle)
 	l.observation = newQueue("observation", cfg.Shells.Observation)
+	l.pools = newQueue("pools", cfg.Shells.Pools)
 
 	handlers := []struct {
 		inf cache.SharedIndexInformer
@@ -137,7 +140,7 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 	}{
 		{l.apps, l.appChanged},
 		{l.member, l.memberChanged},
-		{l.pools, l.poolChanged},
+		{l.poolInf, l.poolChanged},
 	}
 	for _, h := range handlers {
 		_, err := h.inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -157,13 +160,13 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 // current step. It returns an error only if the informers never synced.
 func (l *Loop) Run(ctx context.Context) error {
 	var informers sync.WaitGroup
-	for _, inf := range []cache.SharedIndexInformer{l.apps, l.member, l.pools} {
+	for _, inf := range []cache.SharedIndexInformer{l.apps, l.member, l.poolInf} {
 		informers.Go(func() { inf.RunWithContext(ctx) })
 	}
 	defer informers.Wait()
 	defer l.shutDown()
 
-	if !cache.WaitForCacheSync(ctx.Done(), l.apps.HasSynced, l.member.HasSynced, l.pools.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), l.apps.HasSynced, l.member.HasSynced, l.poolInf.HasSynced) {
 		return fmt.Errorf("loop: the hub's informers did not sync: %w", context.Cause(ctx))
 	}
 	l.log.Info("fleet loop started", "shells", len(l.queues), "workers", l.cfg.Workers, "resync", l.cfg.Resync)
@@ -241,6 +244,7 @@ func (l *Loop) resync() {
 	members := l.memberKeys()
 	l.add(l.lifecycle, members...)
 	l.add(l.observation, members...)
+	l.add(l.pools, l.poolInf.GetStore().ListKeys()...)
 }
 
 func (l *Loop) add(q *shellQueue, keys ...string) {
@@ -278,14 +282,16 @@ func (l *Loop) memberChanged(obj any) {
 	l.signalMembers()
 }
 
-// poolChanged: every app's placement (pools are where new capacity comes
-// from) and the lifecycle of the pool's members (they take its policies).
+// poolChanged: the pool's own check, every app's placement (pools are
+// where new capacity comes from) and the lifecycle of the pool's members
+// (they take its policies).
 func (l *Loop) poolChanged(obj any) {
 	name, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
 	if err != nil {
 		l.log.Warn("fleet loop: a ClusterPool event without a key", "err", err)
 		return
 	}
+	l.add(l.pools, name)
 	l.add(l.placement, l.appKeys()...)
 	for _, mc := range l.Members() {
 		if mc.Spec.PoolRef != nil && mc.Spec.PoolRef.Name == name {

@@ -47,7 +47,11 @@ func newShells(hc *hub.Client, driver *local.Driver, log *slog.Logger) (Shells, 
 	if err != nil {
 		return Shells{}, err
 	}
-	return Shells{Placement: PlacementReconcile(placement), Lifecycle: lifecycle.Reconcile, Observation: observation.Reconcile}, nil
+	pools, err := control.NewPools(hc, nil, log)
+	if err != nil {
+		return Shells{}, err
+	}
+	return Shells{Placement: PlacementReconcile(placement), Lifecycle: lifecycle.Reconcile, Observation: observation.Reconcile, Pools: pools.Reconcile}, nil
 }
 
 // PlacementReconcile adapts the placement shell to the loop: the key is a

@@ -336,6 +336,13 @@ const (
 	// ClusterNodesScaled is False when the last node scaling did not reach
 	// its target in time. Lifecycle writes it.
 	ClusterNodesScaled = "NodesScaled"
+	// ConditionWindowsValid, on a MemberCluster and on a ClusterPool, is
+	// False while a hibernation window of its parking policy cannot be
+	// read (an unknown time zone, a start that never happens): it names
+	// the window and says what parking does meanwhile. It is set only
+	// where the policy has windows. Lifecycle writes it on a cluster, the
+	// pool shell on a pool, each with an Event when it turns False.
+	ConditionWindowsValid = "WindowsValid"
 )
 
 // MemberClusterStatus is what lifecycle and reconcile observed; they are to

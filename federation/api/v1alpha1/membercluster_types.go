@@ -345,9 +345,9 @@ const (
 	ConditionWindowsValid = "WindowsValid"
 )
 
-// MemberClusterStatus is what lifecycle and reconcile observed; they are to
-// be its only writers. Until they exist, local mode writes it once, when it
-// registers a member.
+// MemberClusterStatus is what lifecycle and reconcile observed; they are
+// its only writers, each of its own fields (server-side apply, field
+// managers fnfleet-lifecycle and fnfleet-reconcile).
 type MemberClusterStatus struct {
 	// Phase is the lifecycle state.
 	// +optional
@@ -388,7 +388,7 @@ type MemberClusterStatus struct {
 	Latencies []RegionLatency `json:"latencies,omitempty"`
 
 	// PlacedApps is how many FleetApps have replicas on the cluster.
-	// Reconcile writes it.
+	// Lifecycle writes it, from the count it parks by.
 	// +optional
 	PlacedApps int32 `json:"placedApps,omitempty"`
 
@@ -409,8 +409,9 @@ type MemberClusterStatus struct {
 	// +optional
 	KubeconfigSecretRef *SecretKeyRef `json:"kubeconfigSecretRef,omitempty"`
 
-	// IdleSince is when the cluster last lost its last placement.
-	// Reconcile writes it; parking's idle clock starts from it.
+	// IdleSince is when the cluster was first seen without placements
+	// since it last had one: parking's idle clock. Lifecycle writes it
+	// (cleared while apps are placed).
 	// +optional
 	IdleSince *metav1.Time `json:"idleSince,omitempty"`
 

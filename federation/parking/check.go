@@ -86,18 +86,17 @@ type cronField struct {
 	example string // a start that uses the field, and what it means
 }
 
-var cronFields = [5]cronField{
-	{"minute", "0-59", "'30 20 * * 1-5' opens at 20:30 on weekdays"},
-	{"hour", "0-23", "'0 20 * * 1-5' opens at 20:00 on weekdays"},
-	{"day-of-month", "1-31", "'0 20 1,15 * *' opens at 20:00 on the 1st and the 15th"},
-	{"month", "1-12 or JAN-DEC", "'0 20 * DEC *' opens at 20:00 every day of December"},
-	{"day-of-week", "0-6 or SUN-SAT (Sunday is 0, not 7)", "'0 20 * * MON-FRI' opens at 20:00 on weekdays"},
+// cronFieldAt is field i (0-4) of the five; a function, not a table, so
+// that no package-level state can be changed by anyone.
+func cronFieldAt(i int) cronField {
+	return [5]cronField{
+		{"minute", "0-59", "'30 20 * * 1-5' opens at 20:30 on weekdays"},
+		{"hour", "0-23", "'0 20 * * 1-5' opens at 20:00 on weekdays"},
+		{"day-of-month", "1-31", "'0 20 1,15 * *' opens at 20:00 on the 1st and the 15th"},
+		{"month", "1-12 or JAN-DEC", "'0 20 * DEC *' opens at 20:00 every day of December"},
+		{"day-of-week", "0-6 or SUN-SAT (Sunday is 0, not 7)", "'0 20 * * MON-FRI' opens at 20:00 on weekdays"},
+	}[i]
 }
-
-// neverFrom is when a schedule is first looked for, to tell one that never
-// happens: robfig/cron looks 5 years ahead, and from 2024 that includes a
-// 29 February, so only a day no month has (31 February) is never found.
-var neverFrom = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // parseStart reads a start with the parser the evaluation uses. Its errors
 // name the field that is wrong, in the words of the API's rules.
@@ -111,7 +110,7 @@ func parseStart(start string) (cron.Schedule, error) {
 	sched, err := cronParser().Parse(start)
 	if err != nil {
 		fields := strings.Fields(start)
-		if len(fields) != len(cronFields) {
+		if len(fields) != 5 {
 			return nil, fmt.Errorf("start %q is not a five-field cron expression (minute hour day-of-month month day-of-week): write e.g. '0 20 * * 1-5'", start)
 		}
 		// Find the field: the parser has no rule across fields, so the one
@@ -120,14 +119,17 @@ func parseStart(start string) (cron.Schedule, error) {
 			alone := []string{"*", "*", "*", "*", "*"}
 			alone[i] = f
 			if _, ferr := cronParser().Parse(strings.Join(alone, " ")); ferr != nil {
-				c := cronFields[i]
+				c := cronFieldAt(i)
 				return nil, fmt.Errorf("start %q is not a five-field cron expression: its %s field (%s) must be %s, *, a range low-high, a step /n or a comma list of these, e.g. %s",
 					start, c.name, f, c.values, c.example)
 			}
 		}
 		return nil, fmt.Errorf("start %q is not a five-field cron expression: %w", start, err)
 	}
-	if sched.Next(neverFrom).IsZero() {
+	// Looked for from 2024: robfig/cron looks 5 years ahead, which from
+	// there includes a 29 February, so only a day no month has (31
+	// February) is never found.
+	if sched.Next(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)).IsZero() {
 		return nil, fmt.Errorf("start %q never happens: none of the months it names has that day of the month; use a day they have, e.g. '0 20 28 2 *' for 28 February", start)
 	}
 	return sched, nil

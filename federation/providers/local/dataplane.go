@@ -1,12 +1,12 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -33,21 +33,45 @@ func (d *Driver) dataPlaneDir(name string) string {
 	return filepath.Join(d.p.clusterDir(name), "fn")
 }
 
-// dataPlaneRunning reports whether the state's data plane process lives.
-func (d *Driver) dataPlaneRunning(s *clusterState) bool {
-	if s.DataPlanePID == 0 {
-		return false
+// dataPlanes returns the sessions of the cluster's data plane processes:
+// those whose command line runs fn-server on the cluster's data plane
+// directory, the detached shell that started one included (it names them
+// too, and leads the session from before the fn-server's exec). This, not
+// the pid in the state file, is what tells whether a data plane runs: a
+// caller killed after starting one and before recording it leaves it
+// running unrecorded, holding the cluster's address.
+func (d *Driver) dataPlanes(s *clusterState) ([]int, error) {
+	sessions, err := sessionsNaming("fn-server", d.dataPlaneDir(s.Spec.Name))
+	if err != nil {
+		return nil, fmt.Errorf("data plane of cluster %q: %w", s.Spec.Name, err)
 	}
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(s.DataPlanePID), "cmdline"))
-	return err == nil && bytes.Contains(cmdline, []byte(d.dataPlaneDir(s.Spec.Name)))
+	return sessions, nil
 }
 
-// ensureDataPlane starts the cluster's data plane unless it runs.
+// ensureDataPlane starts the cluster's data plane unless one runs. It adopts
+// one that a killed caller left unrecorded, and ends any second one (only
+// one can hold the address).
 func (d *Driver) ensureDataPlane(s *clusterState) error {
-	if d.dataPlaneRunning(s) {
+	name := s.Spec.Name
+	running, err := d.dataPlanes(s)
+	if err != nil {
+		return err
+	}
+	if len(running) > 0 {
+		keep := running[0]
+		if slices.Contains(running, s.DataPlanePID) {
+			keep = s.DataPlanePID
+		}
+		if extra := slices.DeleteFunc(slices.Clone(running), func(sid int) bool { return sid == keep }); len(extra) > 0 {
+			d.p.log.Warn("ending extra data planes", "cluster", name, "kept", keep, "ended", extra)
+			killSessions(extra, syscall.SIGKILL)
+		}
+		if keep != s.DataPlanePID {
+			d.p.log.Info("adopting the data plane of a killed caller", "cluster", name, "pid", keep)
+			s.DataPlanePID = keep
+		}
 		return nil
 	}
-	name := s.Spec.Name
 	if err := executable(d.p.cfg.Fnfleet); err != nil {
 		return fmt.Errorf("data plane of cluster %q: %w (build it with `go build -o bin/fnfleet ./cmd/fnfleet`, or set Config.Fnfleet)", name, err)
 	}
@@ -65,25 +89,35 @@ func (d *Driver) ensureDataPlane(s *clusterState) error {
 	if err != nil {
 		return fmt.Errorf("data plane of cluster %q: %w", name, err)
 	}
+	d.crash("dataplane-started")
 	d.p.log.Info("started data plane", "cluster", name, "addr", listen, "pid", pid)
 	s.DataPlanePID = pid
 	return nil
 }
 
-// stopDataPlane ends the data plane: SIGTERM, then SIGKILL after
-// dataPlaneGrace. It returns once the process is gone.
-func (d *Driver) stopDataPlane(s *clusterState) {
-	if !d.dataPlaneRunning(s) {
-		s.DataPlanePID = 0
-		return
-	}
-	_ = syscall.Kill(-s.DataPlanePID, syscall.SIGTERM)
-	deadline := time.Now().Add(dataPlaneGrace)
-	for d.dataPlaneRunning(s) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = syscall.Kill(-s.DataPlanePID, syscall.SIGKILL)
+// stopDataPlane ends every data plane of the cluster: SIGTERM, then SIGKILL
+// after dataPlaneGrace. It returns once they are gone.
+func (d *Driver) stopDataPlane(s *clusterState) error {
 	s.DataPlanePID = 0
+	running, err := d.dataPlanes(s)
+	if err != nil || len(running) == 0 {
+		return err
+	}
+	killSessions(running, syscall.SIGTERM)
+	deadline := time.Now().Add(dataPlaneGrace)
+	for sig := syscall.SIGTERM; ; {
+		time.Sleep(20 * time.Millisecond)
+		if running, err = d.dataPlanes(s); err != nil || len(running) == 0 {
+			return err
+		}
+		if time.Now().After(deadline) {
+			if sig == syscall.SIGKILL {
+				return fmt.Errorf("data plane of cluster %q (sessions %v) survived SIGKILL for %v", s.Spec.Name, running, opKillWait)
+			}
+			sig, deadline = syscall.SIGKILL, time.Now().Add(opKillWait)
+			killSessions(running, sig)
+		}
+	}
 }
 
 // publishAddress plays the cloud's load-balancer controller, which a kwok

@@ -29,6 +29,11 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(crashChildEnv); spec != "" {
+		// runCrashChild returns only if it was not killed where told.
+		fmt.Println("error:", runCrashChild(spec))
+		os.Exit(1)
+	}
 	if dir := os.Getenv(childWorkdirEnv); dir != "" {
 		err := createAndWait(dir, os.Getenv(childLimitEnv))
 		fmt.Println("error:", err)

@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,7 +26,10 @@ import (
 // writes the state and returns: the slow parts (kwokctl create and start)
 // run detached, and Observe tells when they are done. So any process, a
 // short-lived function call included, may drive a cluster that another
-// created, and ten calls at once for one cluster make one cluster.
+// created, and ten calls at once for one cluster make one cluster. A call
+// killed at any point (SIGKILL included) leaves work that the next call
+// recognises and takes over: it adopts a kwokctl command or data plane left
+// running unrecorded, and restarts one that died (ops.go).
 //
 // Observe also does, level-based, what a cloud's controllers would do once
 // the cluster serves: it creates the spec's nodes (kwok then plays their
@@ -36,6 +37,15 @@ import (
 // scale node`, because they carry the pool's topology labels and capacity.
 type Driver struct {
 	p *Provider
+	// crashAt, set only by tests (export_test.go), is called at each
+	// point where a caller killed would leave work half done.
+	crashAt func(point string)
+}
+
+func (d *Driver) crash(point string) {
+	if d.crashAt != nil {
+		d.crashAt(point)
+	}
 }
 
 var _ providers.Provider = (*Driver)(nil)
@@ -48,7 +58,8 @@ func NewDriver(p *Provider) *Driver { return &Driver{p: p} }
 const probeTimeout = 5 * time.Second
 
 // Create starts creating c: it starts kwokctl detached and returns. A
-// cluster that exists in any phase is success.
+// cluster that exists in any phase is success; one whose create or start a
+// killed caller left half done is taken over (resumeOp).
 func (d *Driver) Create(ctx context.Context, c providers.Cluster) error {
 	spec, err := specFor(c)
 	if err != nil {
@@ -60,7 +71,7 @@ func (d *Driver) Create(ctx context.Context, c providers.Cluster) error {
 	}
 	defer unlock()
 	if s != nil {
-		return nil
+		return d.resume(ctx, s)
 	}
 	if _, err := os.Stat(d.p.clusterDir(spec.Name)); err == nil {
 		return fmt.Errorf("create cluster %q: %s exists without a state file (made by Provider.Create?): delete it first", spec.Name, d.p.clusterDir(spec.Name))
@@ -68,35 +79,25 @@ func (d *Driver) Create(ctx context.Context, c providers.Cluster) error {
 	if err := checkLimits(); err != nil {
 		return fmt.Errorf("create cluster %q: %w", spec.Name, err)
 	}
-	ports, err := pickPorts()
-	if err != nil {
-		return fmt.Errorf("create cluster %q: %w", spec.Name, err)
-	}
-	conf, err := d.p.writeConfig(spec.Name, ports)
-	if err != nil {
-		return fmt.Errorf("create cluster %q: %w", spec.Name, err)
-	}
-	addr, err := d.p.allocateAddr(ctx, d.p.statePath(spec.Name))
-	if err != nil {
-		return fmt.Errorf("create cluster %q: %w", spec.Name, err)
-	}
-	// The state file is written before kwokctl starts: it is what holds
-	// the address.
-	s = &clusterState{Spec: spec, Phase: phaseCreating, Ports: ports, Addr: addr, Since: time.Now()}
+	// The intent before anything else: the state file is what owns the
+	// address and ports allocated next (a holder whose state file is gone
+	// loses them), and a caller killed from here on leaves a Creating
+	// cluster that the next call carries on.
+	s = &clusterState{Spec: spec, Phase: phaseCreating, Since: time.Now()}
 	if err := d.p.writeState(s); err != nil {
 		return fmt.Errorf("create cluster %q: %w", spec.Name, err)
 	}
-	pid, err := d.startOp(spec.Name, d.p.createArgs(conf))
-	if err != nil {
-		return errors.Join(fmt.Errorf("create cluster %q: %w", spec.Name, err), d.p.removeState(spec.Name))
+	return d.beginCreate(ctx, s)
+}
+
+// resume carries on the create or start of a cluster whose caller was
+// killed (see resumeOp); for a cluster in any other phase it does nothing.
+func (d *Driver) resume(ctx context.Context, s *clusterState) error {
+	if s.Phase != phaseCreating && s.Phase != phaseStarting {
+		return nil
 	}
-	d.p.log.Info("creating cluster", "cluster", spec.Name, "region", spec.Region, "nodes", spec.nodeCount(), "addr", addr, "kwokctl_pid", pid)
-	s.OpPID = pid
-	if err := d.p.writeState(s); err != nil {
-		d.endOp(s)
-		return fmt.Errorf("create cluster %q: %w", spec.Name, err)
-	}
-	return nil
+	_, _, err := d.resumeOp(ctx, s)
+	return err
 }
 
 // Observe reports how far c has got. A cluster being created or started
@@ -118,14 +119,16 @@ func (d *Driver) Observe(ctx context.Context, c providers.Cluster) (providers.St
 		return st, nil
 	case phaseCreating, phaseStarting:
 		st.Progress = lifecycle.ProgressCreating
-		rc, done := d.opExit(c.Name)
-		if !done {
-			st.Message = "kwokctl " + opVerb(s.Phase) + " cluster is at work"
-			return st, nil
+		status, msg, err := d.resumeOp(ctx, s)
+		if err != nil {
+			return providers.State{}, err
 		}
-		if rc != 0 {
-			st.Progress = lifecycle.ProgressFailed
-			st.Message = fmt.Sprintf("kwokctl %s cluster failed (exit %d): %s (full log: %s)", opVerb(s.Phase), rc, d.logTail(c.Name), d.logPath(c.Name))
+		switch status {
+		case opRunning:
+			st.Message = msg
+			return st, nil
+		case opFailed:
+			st.Progress, st.Message = lifecycle.ProgressFailed, msg
 			return st, nil
 		}
 	}
@@ -155,7 +158,7 @@ func (d *Driver) Observe(ctx context.Context, c providers.Cluster) (providers.St
 	}
 	if s.Phase != phaseRunning {
 		d.p.log.Info("cluster running", "cluster", c.Name, "after", string(s.Phase), "elapsed", time.Since(s.Since).Round(time.Millisecond))
-		s.Phase, s.OpPID, s.Since = phaseRunning, 0, time.Now()
+		s.Phase, s.OpPID, s.OpStart, s.Restarts, s.Since = phaseRunning, 0, 0, 0, time.Now()
 	}
 	if s.Phase != wasPhase || s.DataPlanePID != wasPID {
 		if err := d.p.writeState(s); err != nil {
@@ -204,17 +207,24 @@ func (d *Driver) Park(ctx context.Context, c providers.Cluster, mode v1alpha1.Pa
 	if s.Phase == phaseStopped {
 		return nil
 	}
-	d.endOp(s) // a start under way would bring processes back
-	d.stopDataPlane(s)
+	// A create or start under way would bring processes back.
+	if err := d.endOp(s); err != nil {
+		return fmt.Errorf("park cluster %q: %w", c.Name, err)
+	}
+	if err := d.stopDataPlane(s); err != nil {
+		return fmt.Errorf("park cluster %q: %w", c.Name, err)
+	}
 	if err := d.p.Stop(ctx, c.Name); err != nil {
 		return err
 	}
-	s.Phase, s.OpPID, s.Since = phaseStopped, 0, time.Now()
+	s.Phase, s.Restarts, s.Since = phaseStopped, 0, time.Now()
 	return d.p.writeState(s)
 }
 
 // Unpark starts a parked c again, detached, and returns; Observe reports it
 // Running once it serves. A cluster that runs or is on its way is success.
+// Ports of the cluster that something else took while it was parked are
+// chosen again (beginStart): a wake never depends on them staying free.
 func (d *Driver) Unpark(ctx context.Context, c providers.Cluster) error {
 	s, unlock, err := d.lockState(ctx, c.Name)
 	if err != nil {
@@ -225,18 +235,13 @@ func (d *Driver) Unpark(ctx context.Context, c providers.Cluster) error {
 		return fmt.Errorf("unpark cluster %q: no such cluster in %s", c.Name, d.p.cfg.Workdir)
 	}
 	if s.Phase != phaseStopped {
-		return nil
+		return d.resume(ctx, s)
 	}
 	if err := checkLimits(); err != nil {
 		return fmt.Errorf("unpark cluster %q: %w", c.Name, err)
 	}
-	pid, err := d.startOp(c.Name, []string{"start", "cluster"})
-	if err != nil {
-		return fmt.Errorf("unpark cluster %q: %w", c.Name, err)
-	}
-	d.p.log.Info("starting cluster", "cluster", c.Name, "kwokctl_pid", pid)
-	s.Phase, s.OpPID, s.Since = phaseStarting, pid, time.Now()
-	return d.p.writeState(s)
+	s.Restarts, s.Since = 0, time.Now()
+	return d.beginStart(ctx, s)
 }
 
 // ScaleNodes sets c's worker count to n (1 to maxNodes) on a running
@@ -291,14 +296,22 @@ func (d *Driver) Delete(ctx context.Context, c providers.Cluster) error {
 	}
 	defer unlock()
 	if s != nil {
-		d.endOp(s) // a create under way would rebuild what we delete
-		d.stopDataPlane(s)
+		// A create under way would rebuild what we delete.
+		if err := d.endOp(s); err != nil {
+			return fmt.Errorf("delete cluster %q: %w", c.Name, err)
+		}
+		if err := d.stopDataPlane(s); err != nil {
+			return fmt.Errorf("delete cluster %q: %w", c.Name, err)
+		}
 	}
 	if err := d.p.Delete(ctx, c.Name); err != nil {
 		return err
 	}
 	if s != nil {
 		if err := d.p.releaseAddr(ctx, s.Addr, d.p.statePath(c.Name)); err != nil {
+			return err
+		}
+		if err := d.p.releasePorts(ctx, d.p.statePath(c.Name)); err != nil {
 			return err
 		}
 	}
@@ -320,31 +333,6 @@ func (d *Driver) lockState(ctx context.Context, name string) (s *clusterState, u
 		return nil, nil, err
 	}
 	return s, unlock, nil
-}
-
-// startOp starts a kwokctl command for the cluster, detached.
-func (d *Driver) startOp(name string, args []string) (int, error) {
-	if err := os.Remove(d.rcPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return 0, err
-	}
-	return startDetached(d.p.env(), d.logPath(name), d.rcPath(name), d.p.cfg.Binaries.Kwokctl, append([]string{"--name", name}, args...)...)
-}
-
-// endOp kills the session of the cluster's kwokctl command if it still
-// runs. The pid is only trusted while its command line names the
-// cluster's exit-status file, since a pid is reused once its process ends.
-func (d *Driver) endOp(s *clusterState) {
-	if s.OpPID == 0 {
-		return
-	}
-	if _, done := d.opExit(s.Spec.Name); done {
-		return
-	}
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(s.OpPID), "cmdline"))
-	if err != nil || !bytes.Contains(cmdline, []byte(d.rcPath(s.Spec.Name))) {
-		return
-	}
-	_ = syscall.Kill(-s.OpPID, syscall.SIGKILL)
 }
 
 // opExit returns the exit status of the cluster's last kwokctl command,

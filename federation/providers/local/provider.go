@@ -161,7 +161,7 @@ func (p *Provider) Create(ctx context.Context, spec ClusterSpec) (*Cluster, erro
 }
 
 func (p *Provider) createOnce(ctx context.Context, spec *ClusterSpec) (*Cluster, error) {
-	ports, err := pickPorts()
+	ports, err := p.pickPorts(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -30,11 +30,19 @@ const (
 type clusterState struct {
 	Spec  ClusterSpec `json:"spec"`
 	Phase phase       `json:"phase"`
-	// Ports are the TCP ports its components listen on.
+	// Ports are the TCP ports its components listen on, reserved
+	// machine-wide for the cluster's whole life (ports.go).
 	Ports clusterPorts `json:"ports"`
 	// OpPID leads the session of the detached kwokctl command under way
-	// (create or start), so Delete can end it; 0 when none.
-	OpPID int `json:"opPID,omitempty"`
+	// (create or start), so Delete can end it; 0 when none, or when a
+	// caller was killed before it recorded the command (ops.go). OpStart
+	// is that process's start time (/proc/<pid>/stat field 22): the pid is
+	// the command's only while its start time is the same.
+	OpPID   int    `json:"opPID,omitempty"`
+	OpStart uint64 `json:"opStart,omitempty"`
+	// Restarts counts the restarts of the phase's command after it died
+	// without finishing (maxOpRestarts bounds them).
+	Restarts int `json:"restarts,omitempty"`
 	// Addr is the data plane's loopback address (addrs.go), the cluster's
 	// for its whole life; DataPlanePID leads the data plane's session.
 	Addr         string `json:"addr"`

@@ -360,3 +360,51 @@ func TestDriverUnparkMovesOffTakenPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A create whose kwokctl keeps dying (killed here the moment it starts) is
+// restarted a bounded number of times, then Failed with a message that says
+// so; never "at work" for a command that is not running.
+func TestDriverCreateThatKeepsDyingFails(t *testing.T) {
+	p := testbed.Provider(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	c := providers.Cluster{Name: "k4", Nodes: 1}
+	d := local.NewDriver(p)
+	rc := filepath.Join(p.Workdir(), "state", c.Name+".rc") // named by the shell running kwokctl
+	kills := 0
+	local.SetCrashAt(d, func(point string) {
+		if point != "create-started" {
+			return
+		}
+		for _, pid := range scanProcs(t, func(_ int, args []string) bool { return slices.Contains(args, rc) }) {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			kills++
+		}
+	})
+	if err := d.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	var st providers.State
+	for st.Progress != lifecycle.ProgressFailed {
+		var err error
+		if st, err = d.Observe(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(st.Message, "at work") {
+			t.Fatalf("a killed kwokctl reported at work: %+v", st)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("not Failed in time; last %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if kills != 4 || !strings.Contains(st.Message, "ended 4 times without an exit status") {
+		t.Errorf("after %d kills: %+v, want Failed after 4 (one start, three restarts)", kills, st)
+	}
+	if st, err := d.Observe(ctx, c); err != nil || st.Progress != lifecycle.ProgressFailed {
+		t.Errorf("observed again: %+v %v, want Failed still", st, err)
+	}
+	if err := d.Delete(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+}

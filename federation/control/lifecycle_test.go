@@ -517,8 +517,7 @@ func TestLifecycleFinishesAfterItsCallerIsKilled(t *testing.T) {
 			}
 		case <-ctx.Done():
 			_ = child.Process.Kill()
-			<-done
-			t.Fatalf("child did not reach its crash point %s in time", point)
+			t.Fatalf("child did not reach its crash point %s in time (then: %v)", point, <-done)
 		}
 	}
 	recovered := func(t *testing.T, name string) {

@@ -368,7 +368,7 @@ func (s *step) retry() {
 // "observed since it came up" read. A cluster that scaled an hour after it
 // came up did not come up again.
 func (s *step) to(phase v1alpha1.ClusterPhase, msg string) {
-	if !(servingPhase(phase) && servingPhase(s.st.Phase)) {
+	if !servingPhase(phase) || !servingPhase(s.st.Phase) {
 		s.st.PhaseSince = s.now
 	}
 	s.st.Phase = phase

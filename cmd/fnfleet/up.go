@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -47,9 +50,9 @@ const (
 	stepTimeout = 5 * time.Minute
 )
 
-func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("up", "[flags]", stderr)
-	workdir := fs.String("workdir", ".fnfleet/up", "directory for the fleet's state; emptied at start and removed at exit")
+	workdir := fs.String("workdir", ".fnfleet/up", "directory for the fleet's state: made (or taken empty) and marked at start, removed at exit; one holding other files is refused")
 	binDir := fs.String("bin", "", "directory of the cluster binaries, fnfleet and the echo function (default: the directory of this executable)")
 	idleTTL := fs.Duration("idle-ttl", 30*time.Second, "how long a pool's cluster without apps runs before it is parked")
 	if err := parseFlags(fs, args); err != nil {
@@ -77,15 +80,19 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s is missing: build it with `make build`", f)
 		}
 	}
-	// A run that was killed leaves its directory behind; its watchdog has
-	// deleted the clusters, so what remains is stale.
-	if err := os.RemoveAll(*workdir); err != nil {
-		return fmt.Errorf("clear %s: %w", *workdir, err)
+	dir, err := filepath.Abs(*workdir)
+	if err != nil {
+		return fmt.Errorf("--workdir %s: %w", *workdir, err)
 	}
-	if err := os.MkdirAll(*workdir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", *workdir, err)
+	release, err := claimWorkdir(ctx, dir)
+	if err != nil {
+		return err
 	}
-	defer os.RemoveAll(*workdir)
+	// Registered first, so it runs last: after the fleet's teardown.
+	defer func() {
+		err = errors.Join(err, removeWorkdir(ctx, dir))
+		release()
+	}()
 	logPath := filepath.Join(*workdir, "fnfleet-up.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -113,7 +120,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer func() {
 		fmt.Fprintln(stdout, "\nTearing the fleet down ...")
 		if err := fleet.Close(); err != nil {
-			slog.Error("teardown incomplete; the watchdog removes what is left when fnfleet exits", "err", err)
+			slog.Error("teardown incomplete; stopping what is left", "err", err)
 		}
 	}()
 	s.step("hub up, fnfleet API installed, no member cluster yet")
@@ -128,6 +135,92 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	printFleet(stdout, fleet, bins.Kubectl, logPath)
 	<-ctx.Done()
+	return nil
+}
+
+// workdirMarker is the file `fnfleet up` keeps in its work directory: only
+// a directory holding it is ever emptied or removed, so a --workdir that
+// names someone's files is refused rather than deleted. Its flock, held for
+// the run's life, keeps a second `fnfleet up` out of the directory.
+const workdirMarker = ".fnfleet-up"
+
+// claimWorkdir makes dir this run's work directory and returns the release
+// of its lock. A new or empty directory is marked. A marked one was left by
+// a run that was killed (whose watchdog may still be at work): once nothing
+// of it runs, it is emptied. Any other directory is refused, untouched.
+func claimWorkdir(ctx context.Context, dir string) (release func(), err error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, iofs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("--workdir: create %s: %w", dir, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("--workdir %s: %w", dir, err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("--workdir %s is a file: name a directory that fnfleet up may create, fill and remove", dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--workdir %s: %w", dir, err)
+	}
+	marked := slices.ContainsFunc(entries, func(e iofs.DirEntry) bool { return e.Name() == workdirMarker })
+	if len(entries) > 0 && !marked {
+		return nil, fmt.Errorf("--workdir %s is not empty and is not a work directory of fnfleet up (it has no %s file); "+
+			"fnfleet up empties its work directory at start and removes it at exit, so it leaves this one alone: "+
+			"name a new or empty directory (the default is .fnfleet/up)", dir, workdirMarker)
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, workdirMarker), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("--workdir %s: mark it: %w", dir, err)
+	}
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		holder, _ := io.ReadAll(lock)
+		_ = lock.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("--workdir %s is in use by another fnfleet up (%s): stop it, or name another directory", dir, strings.TrimSpace(string(holder)))
+		}
+		return nil, fmt.Errorf("--workdir %s: lock %s: %w", dir, workdirMarker, err)
+	}
+	if marked {
+		if err := local.StopWorkdir(ctx, dir); err != nil {
+			_ = lock.Close()
+			return nil, fmt.Errorf("--workdir %s: an earlier fnfleet up left processes that cannot be stopped, so the directory is kept: %w", dir, err)
+		}
+		for _, e := range entries {
+			if e.Name() == workdirMarker {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				_ = lock.Close()
+				return nil, fmt.Errorf("--workdir %s: empty what an earlier fnfleet up left: %w", dir, err)
+			}
+		}
+	}
+	// The owner, for the message of a second run.
+	owner := fmt.Sprintf("pid %d; this directory is the work directory of fnfleet up, which removes it at exit\n", os.Getpid())
+	err = lock.Truncate(0)
+	if err == nil {
+		_, err = lock.WriteAt([]byte(owner), 0)
+	}
+	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("--workdir %s: mark it: %w", dir, err)
+	}
+	return func() { _ = lock.Close() }, nil
+}
+
+// removeWorkdir removes the work directory once no process of the fleet
+// runs, stopping any the teardown left (and the watchdog, which is kept
+// when the teardown failed): a cluster's directory deleted first leaves its
+// processes running with their binaries deleted.
+func removeWorkdir(ctx context.Context, dir string) error {
+	if err := local.StopWorkdir(context.WithoutCancel(ctx), dir); err != nil {
+		return fmt.Errorf("%s is kept (the next fnfleet up with this --workdir stops what is left first): %w", dir, err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove %s: %w", dir, err)
+	}
 	return nil
 }
 

@@ -80,9 +80,9 @@ type Fleet struct {
 }
 
 // Up starts the hub, installs the fnfleet API, applies the pools and starts
-// the loop; on failure whatever was started is torn down. Members come as
-// FleetApps ask for them.
-func Up(ctx context.Context, cfg Config) (f *Fleet, err error) {
+// the loop; on failure (ctx ending included) whatever was started is torn
+// down before it returns. Members come as FleetApps ask for them.
+func Up(ctx context.Context, cfg Config) (_ *Fleet, err error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -104,7 +104,11 @@ func Up(ctx context.Context, cfg Config) (f *Fleet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	f = &Fleet{
+	// f is not the result: every failure returns nil, which would clear a
+	// named result before this deferred teardown reads it (a nil-pointer
+	// panic that skipped the teardown, and the caller's deferred removal
+	// of the work directory then ran under the hub's live processes).
+	f := &Fleet{
 		provider: p, driver: local.NewDriver(p), log: log, onChange: cfg.OnMembers,
 		FleetFile: filepath.Join(p.Workdir(), FleetFileName),
 	}
@@ -207,7 +211,9 @@ func (f *Fleet) Members() []FleetMember {
 }
 
 // Close stops the loop, then deletes every cluster (the members, their data
-// planes first, and the hub) and stops the watchdog.
+// planes first, and the hub) and, once all are deleted, stops the
+// watchdog. If a cluster could not be deleted the watchdog is left running:
+// it stops what is left once this process is gone.
 func (f *Fleet) Close() error {
 	var errs []error
 	if f.stopLoop != nil {
@@ -236,7 +242,11 @@ func (f *Fleet) Close() error {
 		})
 	}
 	wg.Wait()
-	errs = append(errs, errors.Join(del...), f.provider.Close())
+	if err := errors.Join(del...); err != nil {
+		errs = append(errs, err)
+	} else {
+		errs = append(errs, f.provider.Close())
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close the local fleet: %w", err)
 	}

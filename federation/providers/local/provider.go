@@ -230,28 +230,34 @@ func (p *Provider) List() ([]string, error) {
 
 // Stop ends a cluster's processes and keeps its data, so that Start brings it
 // back with every object it had. Stopping a stopped cluster does nothing.
+// It returns once no process of the cluster is left.
 func (p *Provider) Stop(ctx context.Context, name string) error {
 	if _, err := p.open(name); err != nil {
 		return err
 	}
 	p.log.Info("stopping cluster", "cluster", name)
-	before, err := p.ProcessesOf(name)
+	dir := p.clusterDir(name)
+	// Not `kwokctl stop cluster`: it sends SIGKILL to the recorded pids
+	// in no useful order and returns without waiting (see stopAll).
+	if err := stopAll(ctx, dir, stopGrace); err != nil {
+		return fmt.Errorf("stop cluster %q: %w", name, err)
+	}
+	// kwokctl start skips a component whose pid file names a live
+	// process, and the pids of the processes just stopped will be reused.
+	files, err := filepath.Glob(filepath.Join(dir, "pids", "*.pid"))
 	if err != nil {
 		return fmt.Errorf("stop cluster %q: %w", name, err)
 	}
-	if err := p.kwokctl(ctx, name, "stop", "cluster"); err != nil {
-		return fmt.Errorf("stop cluster %q: %w", name, err)
-	}
-	// kwokctl signals the components and returns without waiting for them
-	// to exit: a parked cluster must run nothing, so wait, and kill what
-	// outlives the grace period.
-	if err := stopProcesses(p.clusterDir(name), before, stopGrace); err != nil {
-		return fmt.Errorf("stop cluster %q: %w", name, err)
+	for _, f := range files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("stop cluster %q: %w", name, err)
+		}
 	}
 	return nil
 }
 
-// stopGrace is how long stopped components may take to exit by themselves.
+// stopGrace is how long each rank of a cluster's components (stopRank) may
+// take to exit on SIGTERM before SIGKILL.
 const stopGrace = 15 * time.Second
 
 // Start brings a stopped cluster back and waits until it serves again.
@@ -277,27 +283,27 @@ func (p *Provider) Start(ctx context.Context, name string) (*Cluster, error) {
 }
 
 // Delete removes a cluster: its processes and its data. Deleting a cluster
-// that does not exist does nothing. Any process of the cluster that outlives
-// kwokctl's own teardown is killed, so nothing is left behind.
+// that does not exist does nothing. Every process of the cluster is gone
+// before anything is removed, even when its directory is half made or
+// already gone: a directory removed first leaves the processes running with
+// their binaries deleted.
 func (p *Provider) Delete(ctx context.Context, name string) error {
 	dir := p.clusterDir(name)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+	_, err := os.Stat(dir)
+	exists := !errors.Is(err, fs.ErrNotExist)
+	if exists {
+		p.log.Info("deleting cluster", "cluster", name)
+	}
+	// Not `kwokctl delete cluster`, which only kills what its pid files
+	// record, without waiting, and only once its kwok.yaml is written
+	// (see stopAll). With the data deleted, SIGKILL at once: a graceful
+	// stop buys nothing.
+	if err := stopAll(ctx, dir, 0); err != nil {
+		return fmt.Errorf("delete cluster %q: %w (its directory %s is kept while they run)", name, err, dir)
+	}
+	if !exists {
 		return nil
 	}
-	p.log.Info("deleting cluster", "cluster", name)
-	before, err := ProcessesUnder(dir)
-	if err != nil {
-		return fmt.Errorf("delete cluster %q: %w", name, err)
-	}
-	err = p.kwokctl(ctx, name, "delete", "cluster")
-	if kerr := killProcesses(dir, before); kerr != nil {
-		err = errors.Join(err, kerr)
-	}
-	if err != nil {
-		return fmt.Errorf("delete cluster %q: %w", name, err)
-	}
-	// kwokctl leaves the directory when a component held a file open at
-	// the time; it is ours to remove.
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("delete cluster %q: remove %s: %w", name, dir, err)
 	}

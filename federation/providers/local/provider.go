@@ -4,8 +4,9 @@
 // processes, and kwok plays the kubelet of every node. It is both the fleet's
 // "local" cluster provider and the engine of the test bed.
 //
-// Parking maps onto kwokctl directly: Stop keeps a cluster's etcd data on
-// disk and ends its processes; Start brings it back with the same objects.
+// Parking: Stop keeps a cluster's etcd data on disk and ends its processes
+// (itself, rank by rank, apiserver before etcd, not with kwokctl's stop);
+// Start brings it back with kwokctl, with the same objects.
 package local
 
 import (

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -158,7 +157,7 @@ func (r *upRun) assertNothingLeft(sig syscall.Signal) {
 	var left []string
 	deadline := time.Now().Add(goneTimeout)
 	for {
-		left = processesNaming(r.workdir)
+		left = testbed.ProcessesNaming(r.workdir)
 		if len(left) == 0 || time.Now().After(deadline) {
 			break
 		}
@@ -193,31 +192,6 @@ func readFile(path string) string {
 		return err.Error()
 	}
 	return string(data)
-}
-
-// processesNaming lists the processes whose command line names dir or
-// whose environment sets KWOK_WORKDIR to it (kwokctl commands), as
-// "PID: command line".
-func processesNaming(dir string) []string {
-	entries, _ := os.ReadDir("/proc")
-	kv := []byte("KWOK_WORKDIR=" + dir)
-	var left []string
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		named := bytes.Contains(cmdline, []byte(dir))
-		for entry := range bytes.SplitSeq(environ, []byte{0}) {
-			named = named || bytes.Equal(entry, kv)
-		}
-		if named {
-			left = append(left, e.Name()+": "+string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
-		}
-	}
-	return left
 }
 
 // The points of `fnfleet up`'s start a test stops it at, each reached by
@@ -333,7 +307,7 @@ func TestUpRefusesADirectoryItDidNotMake(t *testing.T) {
 		}
 		t.Errorf("the directory now holds %v (notes.txt: %q), want notes.txt alone, untouched", names, readFile(keep))
 	}
-	if left := processesNaming(workdir); len(left) > 0 {
+	if left := testbed.ProcessesNaming(workdir); len(left) > 0 {
 		t.Errorf("processes started in a refused directory: %v", left)
 	}
 }

@@ -1,13 +1,11 @@
 package localmode
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,34 +52,10 @@ func TestUpFailingAfterTheHubTearsItDown(t *testing.T) {
 		t.Errorf("Up failed with %v, want the pool's creation named", err)
 	}
 	// Up returns once its teardown is done: nothing may be left running.
-	if left := processesNaming(workdir); len(left) > 0 {
+	if left := testbed.ProcessesNaming(workdir); len(left) > 0 {
 		t.Errorf("processes left after Up failed: %v", left)
 	}
 	if _, err := os.Stat(filepath.Join(workdir, "clusters", hubName)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the hub's directory is still there after Up failed (%v)", err)
 	}
-}
-
-// processesNaming lists the processes whose command line names dir or
-// whose environment sets KWOK_WORKDIR to it, as "PID: command line".
-func processesNaming(dir string) []string {
-	entries, _ := os.ReadDir("/proc")
-	kv := []byte("KWOK_WORKDIR=" + dir)
-	var left []string
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		named := bytes.Contains(cmdline, []byte(dir))
-		for entry := range bytes.SplitSeq(environ, []byte{0}) {
-			named = named || bytes.Equal(entry, kv)
-		}
-		if named {
-			left = append(left, e.Name()+": "+string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))
-		}
-	}
-	return left
 }

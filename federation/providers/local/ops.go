@@ -92,20 +92,14 @@ func sameProcess(pid int, start uint64) bool {
 // line holds every one of args as a whole argument, sorted. A session
 // whose leader died still counts while a member lives.
 func sessionsNaming(args ...string) ([]int, error) {
-	entries, err := os.ReadDir("/proc")
+	cmdlines, err := commandLines()
 	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
+		return nil, err
 	}
-	self := os.Getpid()
 	var sessions []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(cmdline) == 0 {
-			continue // gone, or a zombie
+	for pid, cmdline := range cmdlines {
+		if len(cmdline) == 0 {
+			continue // exiting, or a zombie
 		}
 		argv := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
 		if !containsAll(argv, args) {

@@ -53,21 +53,16 @@ func (c *Cluster) ResidentMemory() (int64, error) {
 // ProcessesUnder lists the running processes whose command line names a
 // path under dir: the components of the clusters kept there.
 func ProcessesUnder(dir string) ([]Process, error) {
-	entries, err := os.ReadDir("/proc")
+	cmdlines, err := commandLines()
 	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
+		return nil, err
 	}
 	needle := []byte(dir + string(filepath.Separator))
-	self := os.Getpid()
 	var procs []Process
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !bytes.Contains(cmdline, needle) {
-			continue // gone meanwhile, or not ours
+	for _, pid := range sortedPIDs(cmdlines) {
+		cmdline := cmdlines[pid]
+		if !bytes.Contains(cmdline, needle) {
+			continue // not ours
 		}
 		args := bytes.Split(cmdline, []byte{0})
 		name := filepath.Base(string(args[0]))
@@ -80,6 +75,38 @@ func ProcessesUnder(dir string) ([]Process, error) {
 }
 
 func isShell(name string) bool { return name == "bash" || name == "sh" }
+
+// commandLines reads /proc once: the command line (its arguments, each
+// ended by a NUL) of every process but this one. A process that ends
+// meanwhile is left out; one that is exiting, or a zombie, has an empty
+// command line. Every search for a cluster's processes starts here.
+func commandLines() (map[int][]byte, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	self := os.Getpid()
+	out := make(map[int][]byte, len(entries))
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		if cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil {
+			out[pid] = cmdline
+		}
+	}
+	return out, nil
+}
+
+func sortedPIDs(cmdlines map[int][]byte) []int {
+	pids := make([]int, 0, len(cmdlines))
+	for pid := range cmdlines {
+		pids = append(pids, pid)
+	}
+	slices.Sort(pids)
+	return pids
+}
 
 // rss reads VmRSS from /proc/PID/status; 0 when the process is gone.
 func rss(pid int) int64 {
@@ -195,22 +222,14 @@ func procsOf(dir string) ([]Process, error) {
 			}
 		}
 	}
-	entries, err := os.ReadDir("/proc")
+	cmdlines, err := commandLines()
 	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
+		return nil, err
 	}
 	path := []byte(dir + string(filepath.Separator))
 	env := []byte("KWOK_WORKDIR=" + dir)
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || found[pid] {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue // gone meanwhile
-		}
-		if bytes.Contains(cmdline, path) || hasEnv(pid, env) {
+	for pid, cmdline := range cmdlines {
+		if !found[pid] && (bytes.Contains(cmdline, path) || hasEnv(pid, env)) {
 			found[pid] = true
 		}
 	}
@@ -416,21 +435,13 @@ func StopWorkdir(ctx context.Context, workdir string) error {
 // /bin/sh -c SCRIPT fnfleet-watchdog OWNER WORKDIR) with their sessions,
 // and waits for them to go.
 func stopWatchdogs(ctx context.Context, workdir string) error {
-	entries, err := os.ReadDir("/proc")
+	cmdlines, err := commandLines()
 	if err != nil {
-		return fmt.Errorf("list processes: %w", err)
+		return err
 	}
 	var dogs []Process
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
+	for _, pid := range sortedPIDs(cmdlines) {
+		args := strings.Split(string(cmdlines[pid]), "\x00")
 		if len(args) >= 6 && args[3] == watchdogName && args[5] == workdir {
 			dogs = append(dogs, Process{PID: pid, Name: watchdogName})
 			// It leads its session, its sleep included.

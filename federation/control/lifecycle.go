@@ -33,7 +33,8 @@ const (
 	// LifecycleManager is lifecycle's field manager: it owns phase,
 	// phaseSince, failures, desiredNodes, lastScaleTime, fnEndpoint,
 	// kubeconfigSecretRef, placedApps, idleSince and the conditions
-	// Provisioned, FnInstalled, Parked, Schedulable and NodesScaled.
+	// Provisioned, FnInstalled, Parked, Schedulable, NodesScaled and
+	// WindowsValid.
 	LifecycleManager = "fnfleet-lifecycle"
 	// Finalizer holds a MemberCluster that fnfleet provisions until
 	// lifecycle has deleted the cluster itself.

@@ -1,79 +1,115 @@
 package cloudevent
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
 )
 
-// Configuration keys and headers of event authentication.
+// Configuration keys of event authentication (fn or app config).
 const (
+	// ConfigHMACSecret holds the shared secret events are signed with
+	// (see Sign).
 	ConfigHMACSecret = "FNFLEET_EVENT_HMAC_SECRET"
-	ConfigToken      = "FNFLEET_EVENT_TOKEN"
-	SignatureHeader  = "X-Fnfleet-Signature"
-	signaturePrefix  = "sha256="
+	// ConfigHMACPreviousSecret holds the secret being rotated out: events
+	// signed with it are accepted too until it is removed.
+	ConfigHMACPreviousSecret = "FNFLEET_EVENT_HMAC_SECRET_PREVIOUS"
+	// ConfigMaxAge is how far a signature's timestamp may lie from the
+	// function's clock, as a Go duration ("5m", "90s"); DefaultMaxAge
+	// when unset.
+	ConfigMaxAge = "FNFLEET_EVENT_MAX_AGE"
+	// ConfigToken holds the bearer token accepted instead of a signature.
+	ConfigToken = "FNFLEET_EVENT_TOKEN"
 )
-
-// Sign returns the X-Fnfleet-Signature value for body under secret, for
-// senders of events.
-func Sign(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return signaturePrefix + hex.EncodeToString(m.Sum(nil))
-}
 
 type authenticator struct {
-	hmacSecret []byte
-	token      string
+	secrets [][]byte
+	token   string
+	maxAge  time.Duration
 }
 
-// authenticatorFor picks the secrets configured in the function's config.
-func authenticatorFor(config map[string]string) authenticator {
-	a := authenticator{token: config[ConfigToken]}
-	if s := config[ConfigHMACSecret]; s != "" {
-		a.hmacSecret = []byte(s)
+// authenticatorFor reads the authentication settings from the function's
+// config. An unreadable FNFLEET_EVENT_MAX_AGE is an error: guessing a
+// window would either refuse every event or widen the replay window.
+func authenticatorFor(config map[string]string) (authenticator, error) {
+	a := authenticator{token: config[ConfigToken], maxAge: DefaultMaxAge}
+	for _, k := range []string{ConfigHMACSecret, ConfigHMACPreviousSecret} {
+		if s := config[k]; s != "" {
+			a.secrets = append(a.secrets, []byte(s))
+		}
 	}
-	return a
+	if v := config[ConfigMaxAge]; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return a, fmt.Errorf("function config %s=%q is not a duration of at least 1s; set it like 5m or 90s, or remove it for %v",
+				ConfigMaxAge, v, DefaultMaxAge)
+		}
+		a.maxAge = d
+	}
+	return a, nil
 }
 
-// check accepts the request when no authentication is configured, or when
-// it satisfies one configured method.
-func (a authenticator) check(h http.Header, body []byte) error {
-	if len(a.hmacSecret) == 0 && a.token == "" {
-		return nil
+func (a authenticator) enabled() bool { return len(a.secrets) > 0 || a.token != "" }
+
+// authError is a refused event: status 401 (unauthenticated) or 400 (a
+// signature header that cannot be read).
+type authError struct {
+	status int
+	msg    string
+}
+
+func (e *authError) Error() string { return e.msg }
+
+func unauthenticated(format string, args ...any) *authError {
+	return &authError{status: http.StatusUnauthorized, msg: "unauthenticated event: " + fmt.Sprintf(format, args...)}
+}
+
+// credentials decides, before the event is decoded, how the request is
+// authenticated. It returns the signature to verify once the event is
+// decoded ("" when none needs verifying: authentication is off or the
+// bearer token matched), or an error when the request carries no usable
+// credential.
+func (a authenticator) credentials(h http.Header) (signature string, err *authError) {
+	if !a.enabled() {
+		return "", nil
 	}
-	if len(a.hmacSecret) > 0 && validSignature(a.hmacSecret, h.Get(SignatureHeader), body) {
-		return nil
+	bearer := h.Get("Authorization")
+	if a.token != "" && validBearer(a.token, bearer) {
+		return "", nil
 	}
-	if a.token != "" && validBearer(a.token, h.Get("Authorization")) {
-		return nil
+	if sig := h.Get(SignatureHeader); len(a.secrets) > 0 && sig != "" {
+		return sig, nil
 	}
 	switch {
-	case len(a.hmacSecret) > 0 && a.token != "":
-		return errors.New("unauthenticated event: send X-Fnfleet-Signature: sha256=<HMAC-SHA256 of the body> or Authorization: Bearer <token>")
-	case len(a.hmacSecret) > 0:
-		return errors.New("unauthenticated event: send X-Fnfleet-Signature: sha256=<hex HMAC-SHA256 of the body with the shared secret>")
+	case a.token != "" && bearer != "":
+		return "", unauthenticated("the Authorization bearer token does not match; send the configured %s", ConfigToken)
+	case len(a.secrets) > 0 && a.token != "":
+		return "", unauthenticated("no %s header and no bearer token; sign the event (cloudevent.Sign: t=<unix seconds>,v1=<hex HMAC-SHA256>) "+
+			"or send Authorization: Bearer <token>", SignatureHeader)
+	case len(a.secrets) > 0:
+		return "", unauthenticated("no %s header; sign the event with the shared secret (cloudevent.Sign: t=<unix seconds>,v1=<hex HMAC-SHA256>)", SignatureHeader)
 	default:
-		return errors.New("unauthenticated event: send Authorization: Bearer <token>")
+		return "", unauthenticated("no bearer token; send Authorization: Bearer <token>")
 	}
 }
 
-func validSignature(secret []byte, header string, body []byte) bool {
-	sig, ok := strings.CutPrefix(strings.TrimSpace(header), signaturePrefix)
-	if !ok {
-		return false
+// verify checks the signature of the decoded event at now.
+func (a authenticator) verify(e event.Event, signature string, now time.Time) *authError {
+	err := Verify(e, signature, now, a.maxAge, a.secrets...)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrSignatureMalformed):
+		return &authError{status: http.StatusBadRequest, msg: "invalid event signature: " + err.Error()}
+	default:
+		return unauthenticated("%v", err)
 	}
-	got, err := hex.DecodeString(sig)
-	if err != nil {
-		return false
-	}
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return hmac.Equal(got, m.Sum(nil))
 }
 
 func validBearer(token, header string) bool {

@@ -35,10 +35,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"mime"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -64,18 +67,35 @@ func Handler(fn HandlerFunc) fdk.Handler {
 			writeError(rw, http.StatusBadRequest, fmt.Sprintf("reading the event: %v", err))
 			return
 		}
-		auth := authenticatorFor(fc.Config())
-		if err := auth.check(fc.Header(), body); err != nil {
-			if auth.token != "" {
+		auth, err := authenticatorFor(fc.Config())
+		if err != nil {
+			writeError(rw, http.StatusInternalServerError, err.Error())
+			return
+		}
+		refuse := func(err *authError) {
+			if err.status == http.StatusUnauthorized && auth.token != "" {
 				rw.Header().Set("WWW-Authenticate", `Bearer realm="fnfleet events"`)
 			}
-			writeError(rw, http.StatusUnauthorized, err.Error())
+			writeError(rw, err.status, err.msg)
+		}
+		// Requests without credentials are refused before their body is
+		// parsed; a signature covers the decoded event, so it is checked
+		// after decoding.
+		signature, aerr := auth.credentials(fc.Header())
+		if aerr != nil {
+			refuse(aerr)
 			return
 		}
 		e, err := Decode(ctx, fc.Header(), body)
 		if err != nil {
 			writeError(rw, http.StatusBadRequest, err.Error())
 			return
+		}
+		if signature != "" {
+			if aerr := auth.verify(*e, signature, time.Now()); aerr != nil {
+				refuse(aerr)
+				return
+			}
 		}
 		reply, err := fn(ctx, *e)
 		if err != nil {
@@ -162,6 +182,15 @@ func Decode(ctx context.Context, header http.Header, body []byte) (*event.Event,
 			"unsupported content mode: no ce-specversion header (binary mode) and Content-Type %q is not application/cloudevents+json (structured mode)",
 			header.Get("Content-Type"))}
 	}
+	if msg.ReadEncoding() == binding.EncodingStructured {
+		stripped, err := checkStructured(body)
+		if err != nil {
+			return nil, err
+		}
+		if len(stripped) != len(body) {
+			msg = cehttp.NewMessage(header, io.NopCloser(bytes.NewReader(stripped)))
+		}
+	}
 	e, err := binding.ToEvent(ctx, msg)
 	if err != nil {
 		return nil, &InvalidEventError{Reason: fmt.Sprintf("decoding: %v", err)}
@@ -169,7 +198,103 @@ func Decode(ctx context.Context, header http.Header, body []byte) (*event.Event,
 	if err := e.Validate(); err != nil {
 		return nil, &InvalidEventError{Reason: validationMessage(err)}
 	}
+	if ct := e.DataContentType(); ct != "" {
+		if _, _, err := mime.ParseMediaType(ct); err != nil {
+			return nil, &InvalidEventError{Reason: fmt.Sprintf("datacontenttype %q is not a media type (RFC 2046): %v", ct, err)}
+		}
+	}
 	return e, nil
+}
+
+// checkStructured checks what the SDK lets through in a structured event
+// (JSON format, CloudEvents spec section 3): it returns the body without
+// its top-level null members, which the format defines as absent
+// attributes (the SDK would take a null datacontenttype for an empty
+// one), and refuses non-string core attributes, empty optional ones,
+// extension names other than [a-z0-9]+, extension values other than
+// strings, booleans and integers, and data together with data_base64. The
+// other members are kept byte for byte: a signature covers the data as
+// sent.
+func checkStructured(body []byte) ([]byte, error) {
+	invalid := func(format string, args ...any) error {
+		return &InvalidEventError{Reason: fmt.Sprintf(format, args...)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, invalid("decoding: structured mode wants a JSON object")
+	}
+	out := make([]byte, 0, len(body))
+	out = append(out, '{')
+	hasNull, hasData := false, 0
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, invalid("decoding: %v", err)
+		}
+		name, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, invalid("decoding %s: %v", name, err)
+		}
+		if string(raw) == "null" {
+			hasNull = true
+			continue
+		}
+		switch name {
+		case "data", "data_base64":
+			hasData++
+		case "specversion", "id", "source", "type", "datacontenttype", "dataschema", "subject", "time":
+			var v string
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return nil, invalid("%s: must be a JSON string, not %s", name, raw)
+			}
+			if v == "" && name != "specversion" && name != "id" && name != "source" && name != "type" {
+				return nil, invalid("%s: if present, must be a non-empty string", name)
+			}
+		default:
+			if !validAttributeName(name) {
+				return nil, invalid("extension name %q: must consist of lower-case letters and digits", name)
+			}
+			var v any
+			_ = json.Unmarshal(raw, &v) // raw is valid JSON: Decode checked it
+			switch v := v.(type) {
+			case string, bool:
+			case float64:
+				if v != math.Trunc(v) || v < math.MinInt32 || v > math.MaxInt32 {
+					return nil, invalid("extension %s: %s is not an integer (a 32-bit one); send a string for other numbers", name, raw)
+				}
+			default:
+				return nil, invalid("extension %s: must be a string, boolean or integer, not %s", name, raw)
+			}
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		key, _ := json.Marshal(name)
+		out = append(append(append(out, key...), ':'), raw...)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, invalid("decoding: %v", err)
+	}
+	if hasData > 1 {
+		return nil, invalid("data and data_base64: an event carries one or the other")
+	}
+	if !hasNull {
+		return body, nil
+	}
+	return append(out, '}'), nil
+}
+
+func validAttributeName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // validationMessage renders the SDK's validation error in a stable order.

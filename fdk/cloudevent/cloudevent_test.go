@@ -3,10 +3,16 @@ package cloudevent_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/fnfleet/fnfleet/fdk"
 	"github.com/fnfleet/fnfleet/fdk/cloudevent"
@@ -149,38 +155,111 @@ func TestEvents(t *testing.T) {
 	}
 }
 
+// signedEvent is the event the authentication tests sign: every kind of
+// attribute (time, subject, an extension) is covered by the signature.
+func signedEvent() event.Event {
+	e := event.New()
+	e.SetID("a1")
+	e.SetSource("/fleet/controller")
+	e.SetType("fleet.tick")
+	e.SetSubject("cluster/c1")
+	e.SetTime(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	e.SetExtension("cluster", "c1")
+	e.SetExtension("attempt", 3)
+	_ = e.SetData("application/json", json.RawMessage(`{"n": 1}`))
+	return e
+}
+
+// encode writes e as a sender does, in binary or structured mode.
+func encode(t *testing.T, e event.Event, structured bool) fdktest.Call {
+	t.Helper()
+	ctx := binding.WithForceBinary(context.Background())
+	if structured {
+		ctx = binding.WithForceStructured(context.Background())
+	}
+	req, err := http.NewRequest("POST", "http://fn.example/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cehttp.WriteRequest(ctx, binding.ToMessage(&e), req); err != nil {
+		t.Fatalf("encoding the event: %v", err)
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fdktest.Call{Header: req.Header.Clone(), ContentType: req.Header.Get("Content-Type"), Body: body}
+	c.Header.Del("Content-Type")
+	return c
+}
+
+func withHeader(c fdktest.Call, k, v string) fdktest.Call {
+	c.Header = c.Header.Clone()
+	c.Header.Set(k, v)
+	return c
+}
+
 func TestEventAuthentication(t *testing.T) {
-	const secret, token = "s3cret", "t0ken"
+	const secret, previous, token = "s3cret", "old-s3cret", "t0ken"
 	opts := fdktest.Options{Config: map[string]string{
-		cloudevent.ConfigHMACSecret: secret,
-		cloudevent.ConfigToken:      token,
+		cloudevent.ConfigHMACSecret:         secret,
+		cloudevent.ConfigHMACPreviousSecret: previous,
+		cloudevent.ConfigToken:              token,
+		cloudevent.ConfigMaxAge:             "2m",
 	}}
-	signed := func(c fdktest.Call, sig string) fdktest.Call {
-		c.Header = c.Header.Clone()
-		c.Header.Set(cloudevent.SignatureHeader, sig)
-		return c
+	e := signedEvent()
+	now := time.Now()
+	sign := func(e event.Event, at time.Time, secrets ...string) string {
+		t.Helper()
+		keys := make([][]byte, len(secrets))
+		for i, s := range secrets {
+			keys[i] = []byte(s)
+		}
+		h, err := cloudevent.Sign(e, at, keys...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
 	}
-	bearer := func(c fdktest.Call, v string) fdktest.Call {
-		c.Header = c.Header.Clone()
-		c.Header.Set("Authorization", v)
-		return c
+	valid := sign(e, now, secret) // signed once, sent in both modes
+	binary, structured := encode(t, e, false), encode(t, e, true)
+	signed := func(c fdktest.Call, sig string) fdktest.Call { return withHeader(c, cloudevent.SignatureHeader, sig) }
+	otherType := e.Clone()
+	otherType.SetType("fleet.cluster.delete")
+
+	type authCase struct {
+		name   string
+		call   fdktest.Call
+		want   int
+		inMsg  string
+		wwwAut bool
 	}
-	ev := binaryEvent("a1", "fleet.tick", `{"n":1}`)
-	cases := []struct {
-		name string
-		call fdktest.Call
-		want int
-	}{
-		{"no credentials", ev, 401},
-		{"valid signature", signed(ev, cloudevent.Sign([]byte(secret), ev.Body)), 200},
-		{"signature over another body", signed(ev, cloudevent.Sign([]byte(secret), []byte("other"))), 401},
-		{"signature with wrong secret", signed(ev, cloudevent.Sign([]byte("guess"), ev.Body)), 401},
-		{"signature not hex", signed(ev, "sha256=zz"), 401},
-		{"valid bearer token", bearer(ev, "Bearer "+token), 200},
-		{"wrong bearer token", bearer(ev, "Bearer nope"), 401},
-		{"basic auth is not bearer", bearer(ev, "Basic "+token), 401},
-		{"trigger with valid signature", viaTrigger(signed(ev, cloudevent.Sign([]byte(secret), ev.Body))), 200},
-		{"trigger without credentials", viaTrigger(ev), 401},
+	cases := []authCase{
+		{"no credentials", binary, 401, "no X-Fnfleet-Signature header and no bearer token", true},
+		{"valid signature, binary", signed(binary, valid), 200, "", false},
+		{"same signature, structured", signed(structured, valid), 200, "", false},
+		{"same signature, via trigger", viaTrigger(signed(binary, valid)), 200, "", false},
+		{"signed with the previous secret", signed(binary, sign(e, now, previous)), 200, "", false},
+		{"new and old secret during rotation", signed(structured, sign(e, now, "next", secret)), 200, "", false},
+		{"ce-type header changed", withHeader(signed(binary, valid), "Ce-Type", "fleet.cluster.delete"), 401, "signature does not match", true},
+		{"ce-type changed, re-encoded structured", signed(encode(t, otherType, true), valid), 401, "signature does not match", true},
+		{"extension header changed", withHeader(signed(binary, valid), "Ce-Cluster", "c2"), 401, "signature does not match", true},
+		{"extension header added", withHeader(signed(binary, valid), "Ce-Priority", "high"), 401, "signature does not match", true},
+		{"data changed", func() fdktest.Call { c := signed(binary, valid); c.Body = []byte(`{"n": 2}`); return c }(), 401, "signature does not match", true},
+		{"content type changed", func() fdktest.Call { c := signed(binary, valid); c.ContentType = "text/plain"; return c }(), 401, "signature does not match", true},
+		{"timestamp changed", signed(binary, strings.Replace(valid, "t=", "t=1", 1)), 401, "", true},
+		{"replayed after the window", signed(binary, sign(e, now.Add(-2*time.Minute-5*time.Second), secret)), 401, "past the 120 s window", true},
+		{"from the future", signed(binary, sign(e, now.Add(10*time.Minute), secret)), 401, "in the future", true},
+		{"wrong secret", signed(binary, sign(e, now, "guess")), 401, "signature does not match", true},
+		{"retired body-only form", signed(binary, "sha256=00"), 401, "retired", true},
+		{"signature without t", signed(binary, strings.SplitN(valid, ",", 2)[1]), 400, "no t=", false},
+		{"signature without v1", signed(binary, strings.SplitN(valid, ",", 2)[0]), 400, "no v1=", false},
+		{"signature not hex", signed(binary, "t=1,v1=zz"), 400, "v1= is not 64 hex digits", false},
+		{"signed but malformed event", signed(withHeader(binary, "Ce-Id", ""), valid), 400, "id", false},
+		{"valid bearer token", withHeader(binary, "Authorization", "Bearer "+token), 200, "", false},
+		{"wrong bearer token", withHeader(binary, "Authorization", "Bearer nope"), 401, "bearer token does not match", true},
+		{"basic auth is not bearer", withHeader(binary, "Authorization", "Basic "+token), 401, "bearer token does not match", true},
+		{"trigger without credentials", viaTrigger(binary), 401, "no X-Fnfleet-Signature", true},
 	}
 	for name, start := range starters(t) {
 		t.Run(name, func(t *testing.T) {
@@ -192,16 +271,67 @@ func TestEventAuthentication(t *testing.T) {
 						t.Fatal(err)
 					}
 					checkStatus(t, tc.call, r, tc.want)
-					if tc.want == 401 {
-						if msg := message(t, r); !strings.Contains(msg, "unauthenticated") {
-							t.Fatalf("message %q", msg)
+					if tc.want == 200 {
+						if got := r.CallerHeader.Get("Ce-Type"); got != "fleet.tick.reply" {
+							t.Fatalf("reply ce-type %q", got)
 						}
-						if r.CallerHeader.Get("Www-Authenticate") == "" {
-							t.Fatalf("401 without WWW-Authenticate: %v", r.CallerHeader)
-						}
+						return
+					}
+					msg := message(t, r)
+					if !strings.Contains(msg, tc.inMsg) {
+						t.Fatalf("message %q does not say %q", msg, tc.inMsg)
+					}
+					if strings.Contains(msg, secret) || strings.Contains(msg, previous) || strings.Contains(msg, token) {
+						t.Fatalf("message %q leaks a secret", msg)
+					}
+					if got := r.CallerHeader.Get("Www-Authenticate") != ""; got != tc.wwwAut {
+						t.Fatalf("WWW-Authenticate set: %v, want %v (%v)", got, tc.wwwAut, r.CallerHeader)
 					}
 				})
 			}
 		})
 	}
+}
+
+func TestEventAuthenticationConfig(t *testing.T) {
+	e := signedEvent()
+	for _, tc := range []struct {
+		name   string
+		config map[string]string
+		call   fdktest.Call
+		want   int
+		inMsg  string
+	}{
+		{"max age not a duration", map[string]string{cloudevent.ConfigHMACSecret: "k", cloudevent.ConfigMaxAge: "5"}, encode(t, e, false), 500, cloudevent.ConfigMaxAge},
+		{"default window refuses 6 minutes", map[string]string{cloudevent.ConfigHMACSecret: "k"},
+			withHeader(encode(t, e, false), cloudevent.SignatureHeader, mustSign(t, e, time.Now().Add(-6*time.Minute), "k")), 401, "past the 300 s window"},
+		{"default window accepts 4 minutes", map[string]string{cloudevent.ConfigHMACSecret: "k"},
+			withHeader(encode(t, e, false), cloudevent.SignatureHeader, mustSign(t, e, time.Now().Add(-4*time.Minute), "k")), 200, ""},
+		{"wider window accepts 6 minutes", map[string]string{cloudevent.ConfigHMACSecret: "k", cloudevent.ConfigMaxAge: "10m"},
+			withHeader(encode(t, e, false), cloudevent.SignatureHeader, mustSign(t, e, time.Now().Add(-6*time.Minute), "k")), 200, ""},
+		{"only the secret configured, no signature", map[string]string{cloudevent.ConfigHMACSecret: "k"}, encode(t, e, false), 401, "no X-Fnfleet-Signature header;"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := fdktest.Start(t, conformance.EventHandler(), fdktest.Options{Config: tc.config})
+			r, err := a.Call(context.Background(), tc.call)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkStatus(t, tc.call, r, tc.want)
+			if tc.want != 200 {
+				if msg := message(t, r); !strings.Contains(msg, tc.inMsg) {
+					t.Fatalf("message %q does not say %q", msg, tc.inMsg)
+				}
+			}
+		})
+	}
+}
+
+func mustSign(t *testing.T, e event.Event, at time.Time, secret string) string {
+	t.Helper()
+	h, err := cloudevent.Sign(e, at, []byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

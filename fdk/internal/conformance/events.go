@@ -44,3 +44,12 @@ func EventHandler() fdk.Handler {
 		return &reply, nil
 	})
 }
+
+// EchoEventHandler returns a CloudEvents handler that replies with the
+// event it received, unchanged: what reaches the caller is what the FDK
+// decoded and encodes again, every attribute, extension and datum.
+func EchoEventHandler() fdk.Handler {
+	return cloudevent.Handler(func(_ context.Context, e event.Event) (*event.Event, error) {
+		return &e, nil
+	})
+}

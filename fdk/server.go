@@ -133,6 +133,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	fncontract.ResponseToAgent(h, resp.header, in.Trigger)
+	fncontract.KeepContentType(h)
 	if resp.status == http.StatusOK {
 		h[HeaderHTTPStatus] = s.status200
 	} else {

@@ -15,7 +15,8 @@ import (
 )
 
 // invoke serves POST /invoke/{fnID}: the caller's headers reach the
-// function unchanged and the function's come back verbatim, with status 200.
+// function unchanged and the function's come back verbatim (no
+// Content-Type when it sent none), with status 200.
 func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
 	ctx := r.Context()
@@ -32,6 +33,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	resp, status := s.call(w, r, app, fn, fncontract.RequestToFunction(r.Header, nil))
 	if resp != nil {
 		copyHeader(w.Header(), resp.Header)
+		fncontract.KeepContentType(w.Header())
 		w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(resp.Body)
@@ -77,6 +79,8 @@ func (s *Server) trigger(w http.ResponseWriter, r *http.Request) {
 	for k, vs := range caller {
 		out[k] = vs
 	}
+	// The function's Content-Type, exactly: none when it sent none.
+	fncontract.KeepContentType(out)
 	out.Set("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(resp.Body)

@@ -29,6 +29,7 @@ import (
 // bins holds the test functions, built once by TestMain.
 type binaries struct {
 	probe, raw, echo string
+	ceecho           string // replies to each CloudEvent with the event itself
 }
 
 var bins binaries // written once in TestMain, read-only afterwards
@@ -39,11 +40,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bins = binaries{probe: filepath.Join(dir, "probe"), raw: filepath.Join(dir, "rawfn"), echo: filepath.Join(dir, "echo")}
+	bins = binaries{probe: filepath.Join(dir, "probe"), raw: filepath.Join(dir, "rawfn"), echo: filepath.Join(dir, "echo"),
+		ceecho: filepath.Join(dir, "ceecho")}
 	for pkg, out := range map[string]string{
-		"./internal/testfn/probe": bins.probe,
-		"./internal/testfn/rawfn": bins.raw,
-		"../functions/echo":       bins.echo,
+		"./internal/testfn/probe":            bins.probe,
+		"./internal/testfn/rawfn":            bins.raw,
+		"../functions/echo":                  bins.echo,
+		"../fdk/internal/conformance/ceecho": bins.ceecho,
 	} {
 		cmd := exec.Command("go", "build", "-o", out, pkg)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -199,8 +199,8 @@ func Decode(ctx context.Context, header http.Header, body []byte) (*event.Event,
 		return nil, &InvalidEventError{Reason: validationMessage(err)}
 	}
 	if ct := e.DataContentType(); ct != "" {
-		if _, _, err := mime.ParseMediaType(ct); err != nil {
-			return nil, &InvalidEventError{Reason: fmt.Sprintf("datacontenttype %q is not a media type (RFC 2046): %v", ct, err)}
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(mt, "/") {
+			return nil, &InvalidEventError{Reason: fmt.Sprintf("datacontenttype %q is not a type/subtype media type (RFC 2046)", ct)}
 		}
 	}
 	return e, nil

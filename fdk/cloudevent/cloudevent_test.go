@@ -335,3 +335,38 @@ func mustSign(t *testing.T, e event.Event, at time.Time, secret string) string {
 	}
 	return h
 }
+
+// A reply event without datacontenttype leaves the function with no
+// Content-Type at all (net/http would sniff text/plain from JSON data);
+// with one, exactly that one.
+func TestReplyContentType(t *testing.T) {
+	bin := fdktest.Build(t, "github.com/fnfleet/fnfleet/fdk/internal/conformance/ceecho")
+	a := fdktest.StartBinary(t, bin, fdktest.Options{})
+	for _, tc := range []struct{ name, contentType string }{
+		{"none", ""},
+		{"JSON with parameter", "application/json; charset=utf-8"},
+		{"text", "text/plain"},
+	} {
+		for _, trigger := range []bool{false, true} {
+			t.Run(tc.name+"/trigger="+strconv.FormatBool(trigger), func(t *testing.T) {
+				c := binaryEvent("ct", "fleet.ct", `{"world":"hello"}`)
+				c.ContentType = tc.contentType
+				if trigger {
+					c = viaTrigger(c)
+				}
+				r, err := a.Call(context.Background(), c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkStatus(t, c, r, 200)
+				got, ok := r.Header["Content-Type"]
+				if tc.contentType == "" && ok {
+					t.Fatalf("function answered Content-Type %q for an event without datacontenttype", got)
+				}
+				if tc.contentType != "" && (len(got) != 1 || got[0] != tc.contentType) {
+					t.Fatalf("function answered Content-Type %q, want exactly %q", got, tc.contentType)
+				}
+			})
+		}
+	}
+}

@@ -183,6 +183,18 @@ func ResponseToAgent(dst, src http.Header, trigger bool) {
 	}
 }
 
+// KeepContentType makes h, the headers of an answer about to be written
+// by net/http, carry exactly the Content-Type it holds: none when it holds
+// none. net/http otherwise sniffs one from the first 512 bytes of the
+// body (a JSON CloudEvent without datacontenttype would reach its caller
+// as "text/plain; charset=utf-8"); a present key with no value stops that
+// and writes no header.
+func KeepContentType(h http.Header) {
+	if _, ok := h[headerContentType]; !ok {
+		h[headerContentType] = nil
+	}
+}
+
 // ResponseToCaller returns the status and headers the caller receives for
 // the function's 200 answer with headers h (which it does not change).
 // Through /invoke that is 200 and h as it is. Through an HTTP trigger it is

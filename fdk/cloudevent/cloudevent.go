@@ -13,18 +13,30 @@
 //	204  the handler returned neither an event nor an error
 //	400  the request is not a valid CloudEvent (batch mode, no ce-specversion
 //	     and no structured Content-Type, bad JSON, missing id, source, type
-//	     or specversion); the message names the problem
-//	401  authentication is configured and the request does not satisfy it
+//	     or specversion, a malformed attribute or extension), or its
+//	     X-Fnfleet-Signature cannot be read; the message names the problem
+//	401  authentication is configured and the request does not satisfy it:
+//	     no credentials, a signature older (or newer) than the window, a
+//	     signature that does not match, a wrong bearer token
 //	N    the handler returned an error wrapping *StatusError{Status: N}
 //	     (see Errorf and WithStatus)
-//	500  any other handler error, or an invalid reply event
+//	500  any other handler error, an invalid reply event, or an unreadable
+//	     FNFLEET_EVENT_MAX_AGE
 //
-// Errors carry a JSON body {"message": "..."}.
+// Errors carry a JSON body {"message": "..."}; a refused event never
+// reaches the handler. The reply carries exactly the reply event's
+// datacontenttype as Content-Type, and none when it has none.
 //
 // Authentication: when FNFLEET_EVENT_HMAC_SECRET or FNFLEET_EVENT_TOKEN is
-// in the function's config, every event must carry X-Fnfleet-Signature: sha256=<hex HMAC-SHA256 of
-// the request body> or Authorization: Bearer <token>, whichever is
-// configured (either one when both are).
+// in the function's config, every event must carry a signature
+// (X-Fnfleet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>, see Sign
+// and SignedContent) or Authorization: Bearer <token>, whichever is
+// configured (either one when both are). A signature covers the
+// timestamp, every context attribute and extension and the data of the
+// decoded event, so it verifies the same in binary and structured mode
+// and breaks when any of them changes; its timestamp must lie within
+// FNFLEET_EVENT_MAX_AGE (default 5m) of the function's clock.
+// FNFLEET_EVENT_HMAC_SECRET_PREVIOUS is accepted too, for rotation.
 package cloudevent
 
 import (

@@ -104,7 +104,7 @@ func Catalog() []Spec {
 		spec(TypeAppPlaced, EventSource, subjectApp, KindFleetApp, AppPlaced{},
 			"a FleetApp's placement decision changed (status.placement)", Deploy, DNS, Lifecycle),
 		spec(TypeClusterChanged, EventSource, subjectCluster, KindMemberCluster, ClusterChanged{},
-			"a MemberCluster's spec, or a condition other than a phase's, changed (Healthy among them)", Placement, Lifecycle, DNS),
+			"a MemberCluster's spec, a condition (Healthy...) or a phase other than Ready, Parked, Failed changed; never a heartbeat", Placement, Lifecycle, DNS),
 		spec(TypeClusterReady, EventSource, subjectCluster, KindMemberCluster, ClusterReady{},
 			"a MemberCluster's phase turned Ready", Placement, DNS),
 		spec(TypeClusterParked, EventSource, subjectCluster, KindMemberCluster, ClusterParked{},

@@ -20,7 +20,11 @@ import (
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/events"
+	"github.com/fnfleet/fnfleet/federation/hub"
 )
+
+// The hub client finds the objects of a dead letter.
+var _ events.Objects = (*hub.Client)(nil)
 
 // eventsAPI is the hub's Events API: it keeps what Create gets.
 type eventsAPI struct {

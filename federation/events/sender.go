@@ -213,11 +213,11 @@ func (s *Sender) Send(ctx context.Context, e event.Event) (Outcome, error) {
 		case res.invalid:
 			fail.Reason = ReasonInvalid
 			return out, s.deadLetter(ctx, fail)
-		case ctx.Err() != nil:
-			fail.Reason, fail.Err = ReasonCancelled, errors.Join(ctx.Err(), res.err)
-			return out, s.deadLetter(ctx, fail)
 		case !res.retry:
 			fail.Reason = ReasonRejected
+			return out, s.deadLetter(ctx, fail)
+		case ctx.Err() != nil:
+			fail.Reason, fail.Err = ReasonCancelled, errors.Join(ctx.Err(), res.err)
 			return out, s.deadLetter(ctx, fail)
 		case out.Attempts > s.retries:
 			fail.Reason = ReasonExhausted

@@ -47,15 +47,24 @@ const (
 // one apiserver call), also when the caller's context is already done.
 const deadLetterTimeout = 10 * time.Second
 
-// Signer authenticates a request: it sets headers on req, whose body is
-// body. It is called on every attempt, after every other header is set, so
-// a signature over a timestamp is fresh on a retry. Adapt a signing
-// function of fdk/cloudevent with a closure.
-type Signer func(req *http.Request, body []byte) error
+// Signer authenticates one attempt at sending e: it sets headers on req.
+// It is called on every attempt, after the CloudEvents headers are set,
+// with the sender's clock, so a signature over a timestamp is fresh on a
+// retry (fdk/cloudevent's window is 5 minutes; the default retries span
+// up to 111 s of backoff plus any Retry-After). req.GetBody returns the
+// body, for a scheme that signs the bytes. fdk/cloudevent's HMAC fits in
+// a closure:
+//
+//	func(r *http.Request, e event.Event, now time.Time) error {
+//		sig, err := cloudevent.Sign(e, now, secret)
+//		r.Header.Set(cloudevent.SignatureHeader, sig)
+//		return err
+//	}
+type Signer func(req *http.Request, e event.Event, now time.Time) error
 
 // BearerToken is the Signer of a shared token (FNFLEET_EVENT_TOKEN).
 func BearerToken(token string) Signer {
-	return func(req *http.Request, _ []byte) error {
+	return func(req *http.Request, _ event.Event, _ time.Time) error {
 		req.Header.Set("Authorization", "Bearer "+token)
 		return nil
 	}
@@ -199,7 +208,7 @@ func (s *Sender) Send(ctx context.Context, e event.Event) (Outcome, error) {
 	}
 	for {
 		out.Attempts++
-		res := s.attempt(ctx, req, body)
+		res := s.attempt(ctx, e, req, body)
 		out.Status = res.status
 		fail := &DeadLetter{Event: e, Sink: s.Sink(), Attempts: out.Attempts, Status: res.status, Err: res.err}
 		switch {
@@ -333,7 +342,7 @@ type attemptResult struct {
 	reply      *event.Event
 }
 
-func (s *Sender) attempt(ctx context.Context, tmpl *http.Request, body []byte) attemptResult {
+func (s *Sender) attempt(ctx context.Context, e event.Event, tmpl *http.Request, body []byte) attemptResult {
 	if s.attemptTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.attemptTimeout)
@@ -344,7 +353,7 @@ func (s *Sender) attempt(ctx context.Context, tmpl *http.Request, body []byte) a
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	req.ContentLength = int64(len(body))
 	if s.sign != nil {
-		if err := s.sign(req, body); err != nil {
+		if err := s.sign(req, e, s.now()); err != nil {
 			return attemptResult{invalid: true, err: fmt.Errorf("sign event: %w", err)}
 		}
 	}

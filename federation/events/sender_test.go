@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/fnfleet/fnfleet/fdk/cloudevent"
 	"github.com/fnfleet/fnfleet/federation/events"
 )
 
@@ -387,33 +389,37 @@ func TestSendWireFormat(t *testing.T) {
 }
 
 func TestSendSignsEveryAttempt(t *testing.T) {
-	var mu sync.Mutex
-	var signed [][]byte
-	sign := func(r *http.Request, body []byte) error {
-		mu.Lock()
-		defer mu.Unlock()
-		signed = append(signed, body)
+	secret := []byte("shared secret")
+	sign := func(r *http.Request, e event.Event, now time.Time) error {
 		if r.Header.Get("Ce-Id") == "" {
 			return errors.New("signed before the CloudEvents headers were set")
 		}
-		r.Header.Set("X-Fnfleet-Signature", fmt.Sprintf("attempt-%d", len(signed)))
-		return nil
+		sig, err := cloudevent.Sign(e, now, secret)
+		r.Header.Set(cloudevent.SignatureHeader, sig)
+		return err
 	}
-	f := newFixture(t, []answer{{status: 503}}, events.WithSigner(sign))
+	// Two failures 6 minutes apart (Retry-After): a signature made at the
+	// first attempt would be outside the receiver's 5-minute window by the
+	// third.
+	f := newFixture(t, []answer{{status: 503, header: map[string]string{"Retry-After": "360"}}, {status: 503}},
+		events.WithSigner(sign), events.WithMaxRetryAfter(10*time.Minute))
 	if _, err := f.sender.Send(t.Context(), readyEvent(t, "e1")); err != nil {
 		t.Fatal(err)
 	}
-	for i := range f.sink.Requests() {
-		r, body := f.sink.Request(i)
-		if got, want := r.Header.Get("X-Fnfleet-Signature"), fmt.Sprintf("attempt-%d", i+1); got != want {
-			t.Errorf("request %d signed %q, want %q (a fresh signature per attempt)", i, got, want)
-		}
-		mu.Lock()
-		sig := signed[i]
-		mu.Unlock()
-		if string(sig) != string(body) {
-			t.Errorf("signed %q, sent %q", sig, body)
-		}
+	if f.sink.Requests() != 3 {
+		t.Fatalf("%d requests, want 3", f.sink.Requests())
+	}
+	r, body := f.sink.Request(2)
+	e, err := binding.ToEvent(t.Context(), cehttp.NewMessage(r.Header, io.NopCloser(bytes.NewReader(body))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cloudevent.Verify(*e, r.Header.Get(cloudevent.SignatureHeader), f.clock.Now(), cloudevent.DefaultMaxAge, secret); err != nil {
+		t.Errorf("the last attempt's signature: %v", err)
+	}
+	first, _ := f.sink.Request(0)
+	if first.Header.Get(cloudevent.SignatureHeader) == r.Header.Get(cloudevent.SignatureHeader) {
+		t.Error("the retry carries the first attempt's signature")
 	}
 
 	f = newFixture(t, nil, events.WithSigner(events.BearerToken("s3cret")))
@@ -424,8 +430,8 @@ func TestSendSignsEveryAttempt(t *testing.T) {
 		t.Errorf("bearer: header %q", r.Header.Get("Authorization"))
 	}
 
-	f = newFixture(t, nil, events.WithSigner(func(*http.Request, []byte) error { return errors.New("no key") }))
-	_, err := f.sender.Send(t.Context(), readyEvent(t, "e1"))
+	f = newFixture(t, nil, events.WithSigner(func(*http.Request, event.Event, time.Time) error { return errors.New("no key") }))
+	_, err = f.sender.Send(t.Context(), readyEvent(t, "e1"))
 	var dl *events.DeadLetter
 	if !errors.As(err, &dl) || dl.Reason != events.ReasonInvalid || f.sink.Requests() != 0 {
 		t.Errorf("a signer failing: %v after %d requests; want invalid, none sent", err, f.sink.Requests())

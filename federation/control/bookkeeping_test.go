@@ -50,6 +50,23 @@ func TestLifecycleBookkeeping(t *testing.T) {
 			wg.Go(func() { _, _ = l.Reconcile(ctx, name) })
 		}
 		wg.Wait()
+		if p, err := b.hub.GetClusterPool(ctx, "three"); err != nil || len(p.Status.Admitted) > 3 {
+			t.Fatalf("admitted %v (%v) after 20 concurrent calls, want at most 3", p.Status.Admitted, err)
+		}
+		// A call that lost every one of its conflict retries returned an
+		// error, which a caller retries: so does the test, until every
+		// cluster has a phase.
+		for _, name := range names {
+			for {
+				_, _ = l.Reconcile(ctx, name) // the admitted fail to create: refusing{}
+				if mc, err := b.hub.GetMemberCluster(ctx, name); err == nil && mc.Status.Phase != "" {
+					break
+				}
+				if ctx.Err() != nil {
+					t.Fatalf("%s has no phase in time", name)
+				}
+			}
+		}
 		p, err := b.hub.GetClusterPool(ctx, "three")
 		if err != nil {
 			t.Fatal(err)

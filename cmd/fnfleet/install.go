@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"helm.sh/helm/v3/pkg/cli/values"
 	"helm.sh/helm/v3/pkg/getter"
 
@@ -17,27 +18,55 @@ import (
 	"github.com/fnfleet/fnfleet/installer"
 )
 
-func installCommand() command {
-	return command{
-		name:    "install",
-		summary: "install or upgrade Fn on a Kubernetes cluster (embedded Helm chart)",
-		run:     runInstall,
-	}
+// installOptions are the flags of fnfleet install.
+type installOptions struct {
+	releaseFlags
+	valueFiles, sets []string
+	dryRun           bool
 }
 
-func uninstallCommand() command {
-	return command{
-		name:    "uninstall",
-		summary: "remove an Fn release from a Kubernetes cluster",
-		run:     runUninstall,
+func newInstallCommand() *cobra.Command {
+	var o installOptions
+	cmd := &cobra.Command{
+		Use:   "install CHART --kubeconfig FILE [flags]",
+		Short: "Install or upgrade Fn on a Kubernetes cluster (embedded Helm chart)",
+		Long: `Install or upgrade Fn on a Kubernetes cluster (1.27 or newer) from the Helm
+chart fnfleet carries inside its binary (CHART: fn), with the Helm SDK: no chart
+repository, no helm binary. It waits until the release is ready, up to --timeout.
+
+Installing again with the same values changes nothing ("unchanged", same
+revision). Bad values are refused before anything is applied; a failed install
+is removed and a failed upgrade rolled back. A release left pending by an
+install killed mid-way is recovered by the next install. Releases are stored as
+Helm stores them (helm list -n fn shows them).
+
+Values are set as with helm: -f values files (later files win), then --set
+(which wins over -f). Values, modes and trade-offs: docs/install.md.`,
+		Example: `  # Install Fn, and wait until it is ready
+  fnfleet install fn --kubeconfig ~/.kube/config
+
+  # Upgrade it to split mode with 3 runners
+  fnfleet install fn --kubeconfig ~/.kube/config --set mode=split --set runner.replicas=3
+
+  # Install with a values file, waiting up to 10 minutes
+  fnfleet install fn --kubeconfig ~/.kube/config -f values.yaml --timeout 10m
+
+  # Print the manifest that would be applied (needs no cluster)
+  fnfleet install fn --dry-run --set ingress.enabled=true --set ingress.host=fn.example.com`,
+		Args:              chartArg,
+		ValidArgsFunction: completeChart,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runInstall(cmd.Context(), args[0], o, cmd.OutOrStdout())
+		},
 	}
+	f := cmd.Flags()
+	o.register(cmd)
+	f.StringArrayVarP(&o.valueFiles, "values", "f", nil, "values file (repeatable; later files win)")
+	f.StringArrayVar(&o.sets, "set", nil, "set a value, helm-style: key=value or a.b=v1,c=v2 (repeatable; wins over -f)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the manifest that would be applied and exit; needs no cluster")
+	_ = cmd.MarkFlagFilename("values", "yaml", "yml")
+	return cmd
 }
-
-// stringList is a repeatable string flag (-f a.yaml -f b.yaml).
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 // releaseFlags are the flags install and uninstall share.
 type releaseFlags struct {
@@ -45,76 +74,58 @@ type releaseFlags struct {
 	timeout                                     time.Duration
 }
 
-func (f *releaseFlags) register(fs *flag.FlagSet) {
+func (f *releaseFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
 	fs.StringVar(&f.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file of the target cluster (default $KUBECONFIG)")
 	fs.StringVar(&f.kubeContext, "context", "", "kubeconfig context (default: the file's current context)")
 	fs.StringVar(&f.namespace, "namespace", installer.DefaultNamespace, "namespace of the release (created if missing)")
 	fs.StringVar(&f.release, "release", installer.DefaultReleaseName, "Helm release name")
 	fs.DurationVar(&f.timeout, "timeout", installer.DefaultTimeout, "how long to wait for readiness before undoing the change")
+	_ = cmd.MarkFlagFilename("kubeconfig")
+	for _, name := range []string{"context", "namespace", "release"} {
+		_ = cmd.RegisterFlagCompletionFunc(name, cobra.NoFileCompletions)
+	}
 }
 
-func (f *releaseFlags) target(stderr io.Writer, fs *flag.FlagSet) (installer.Target, error) {
+func (f *releaseFlags) target() (installer.Target, error) {
 	if f.kubeconfig == "" {
-		fmt.Fprintln(stderr, "fnfleet: no cluster: pass --kubeconfig FILE (or set KUBECONFIG)")
-		fs.Usage()
-		return installer.Target{}, errUsage
+		return installer.Target{}, usageErrorf("no cluster: pass --kubeconfig FILE (or set KUBECONFIG)")
 	}
 	return installer.Target{KubeconfigPath: f.kubeconfig, Context: f.kubeContext}, nil
 }
 
-// parseChartArgs accepts the chart name before or after the flags
-// ("install fn --kubeconfig F" and "install --kubeconfig F fn").
-func parseChartArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (string, error) {
-	var chart string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		chart, args = args[0], args[1:]
-	}
-	if err := parseFlags(fs, args); err != nil {
-		return "", err
-	}
-	rest := fs.Args()
-	if chart == "" && len(rest) > 0 {
-		chart, rest = rest[0], rest[1:]
-	}
+// chartArg accepts one argument, the name of an embedded chart. Flags go
+// before or after it ("install fn --kubeconfig F", "install --kubeconfig F fn").
+func chartArg(cmd *cobra.Command, args []string) error {
+	names := strings.Join(charts.Names(), ", ")
 	switch {
-	case chart == "":
-		fmt.Fprintf(stderr, "fnfleet: name the chart to install; embedded charts: %s\n", strings.Join(charts.Names(), ", "))
-		fs.Usage()
-		return "", errUsage
-	case len(rest) > 0:
-		fmt.Fprintf(stderr, "fnfleet: unexpected arguments %q (flags go before or after the chart name)\n", rest)
-		return "", errUsage
+	case len(args) == 0:
+		return usageErrorf("name the chart to %s; embedded charts: %s", cmd.Name(), names)
+	case len(args) > 1:
+		return usageErrorf("unexpected arguments %q (flags go before or after the chart name)", args[1:])
+	case !slices.Contains(charts.Names(), args[0]):
+		return usageErrorf("unknown chart %q; embedded charts: %s", args[0], names)
 	}
-	for _, n := range charts.Names() {
-		if n == chart {
-			return chart, nil
-		}
-	}
-	fmt.Fprintf(stderr, "fnfleet: unknown chart %q; embedded charts: %s\n", chart, strings.Join(charts.Names(), ", "))
-	return "", errUsage
+	return nil
 }
 
-func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("install", "<chart> --kubeconfig FILE [-f values.yaml]... [--set key=value]... [flags]", stderr)
-	var rf releaseFlags
-	rf.register(fs)
-	var valueFiles, sets stringList
-	fs.Var(&valueFiles, "f", "values file (repeatable; later files win)")
-	fs.Var(&valueFiles, "values", "same as -f")
-	fs.Var(&sets, "set", "set a value, helm-style: key=value or a.b=v1,c=v2 (repeatable; wins over -f)")
-	dryRun := fs.Bool("dry-run", false, "print the manifest that would be applied and exit; needs no cluster")
-	chart, err := parseChartArgs(fs, args, stderr)
-	if err != nil {
-		return err
+// completeChart completes the chart argument with the embedded charts.
+func completeChart(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	opts := values.Options{ValueFiles: valueFiles, Values: sets}
+	return charts.Names(), cobra.ShellCompDirectiveNoFileComp
+}
+
+func runInstall(ctx context.Context, chart string, o installOptions, stdout io.Writer) error {
+	opts := values.Options{ValueFiles: o.valueFiles, Values: o.sets}
 	vals, err := opts.MergeValues(getter.Providers{})
 	if err != nil {
 		return fmt.Errorf("read values: %w", err)
 	}
-	rel := installer.Release{Chart: chart, Name: rf.release, Namespace: rf.namespace, Values: vals, Timeout: rf.timeout}
+	rel := installer.Release{Chart: chart, Name: o.release, Namespace: o.namespace, Values: vals, Timeout: o.timeout}
 
-	if *dryRun {
+	if o.dryRun {
 		manifest, _, err := installer.Render(ctx, rel)
 		if err != nil {
 			return err
@@ -122,7 +133,7 @@ func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		_, err = io.WriteString(stdout, manifest)
 		return err
 	}
-	target, err := rf.target(stderr, fs)
+	target, err := o.target()
 	if err != nil {
 		return err
 	}
@@ -138,26 +149,5 @@ func runInstall(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if res.Notes != "" {
 		fmt.Fprintf(stdout, "\n%s\n", strings.TrimSpace(res.Notes))
 	}
-	return nil
-}
-
-func runUninstall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("uninstall", "<chart> --kubeconfig FILE [flags]", stderr)
-	var rf releaseFlags
-	rf.register(fs)
-	chart, err := parseChartArgs(fs, args, stderr)
-	if err != nil {
-		return err
-	}
-	target, err := rf.target(stderr, fs)
-	if err != nil {
-		return err
-	}
-	res, err := installer.New(slog.Default()).Uninstall(ctx, target,
-		installer.Release{Chart: chart, Name: rf.release, Namespace: rf.namespace, Timeout: rf.timeout})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: release %s in namespace %s (%s)\n", res.Outcome, res.Release, res.Namespace, res.Elapsed.Round(time.Millisecond))
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,12 +30,69 @@ import (
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 )
 
-func upCommand() command {
-	return command{
-		name:    "up",
-		summary: "bring up a local fleet (a hub, pools, the shells) and show a cluster created, parked and woken for an app, until Ctrl-C",
-		run:     runUp,
+// upOptions are the flags of fnfleet up.
+type upOptions struct {
+	workdir, binDir string
+	idleTTL         time.Duration
+}
+
+func newUpCommand() *cobra.Command {
+	var o upOptions
+	cmd := &cobra.Command{
+		Use:   "up [flags]",
+		Short: "Bring up a local fleet and show a cluster created, parked and woken for an app, until Ctrl-C",
+		Long: `Bring up a fleet on this machine, with no Docker, and play a short story on it.
+
+It starts a hub cluster (a real kube-apiserver, etcd, controller-manager,
+scheduler and kwok, which plays the nodes), installs the fnfleet API, applies
+two ClusterPools (local-eu-west and local-us-east, up to 2 clusters each,
+parked after --idle-ttl idle) and starts the fleet's shells (placement,
+lifecycle, observation). There is no member cluster yet. Then, scripted:
+
+ 1. a FleetApp hello (an echo function) that must run in us-east is applied:
+    placement asks pool local-us-east for a cluster;
+ 2. lifecycle creates the cluster and installs Fn with the installer;
+    placement deploys hello on it, and up calls it;
+ 3. the FleetApp is deleted: the idle cluster is parked after --idle-ttl;
+ 4. the FleetApp is applied again: placement asks to wake the parked cluster,
+    lifecycle unparks it, and the app answers again.
+
+Then it prints the fleet, with kubectl and curl commands to explore it, and runs
+until Ctrl-C, which tears everything down. Should it die another way, a
+watchdog deletes its clusters.
+
+--workdir must be new, empty, or one an earlier fnfleet up made (it marks it
+with .fnfleet-up): a directory with anything else in it is refused and left
+untouched, since up empties it at start and removes it at exit.`,
+		Example: `  # Bring up the fleet with the binaries next to fnfleet (what make run does)
+  fnfleet up
+
+  # Park idle clusters after 10 seconds, with the fleet's state in /tmp/fleet
+  fnfleet up --idle-ttl 10s --workdir /tmp/fleet
+
+  # Take the cluster binaries, fnfleet and echo from another directory
+  fnfleet up --bin ./bin`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unexpected arguments %q: everything is set with flags", args)
+			}
+			return nil
+		},
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.idleTTL < time.Second {
+				return usageErrorf("--idle-ttl %s: use 1s or more", o.idleTTL)
+			}
+			return runUp(cmd.Context(), o, cmd.OutOrStdout())
+		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.workdir, "workdir", ".fnfleet/up", "directory for the fleet's state: made (or taken empty) and marked at start, removed at exit; one holding other files is refused")
+	f.StringVar(&o.binDir, "bin", "", "directory of the cluster binaries, fnfleet and the echo function (default: the directory of this executable)")
+	f.DurationVar(&o.idleTTL, "idle-ttl", 30*time.Second, "how long a pool's cluster without apps runs before it is parked")
+	_ = cmd.MarkFlagDirname("workdir")
+	_ = cmd.MarkFlagDirname("bin")
+	return cmd
 }
 
 // The demo: an app that must run in us-east, a fleet with no member at all
@@ -50,39 +108,28 @@ const (
 	stepTimeout = 5 * time.Minute
 )
 
-func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
-	fs := newFlagSet("up", "[flags]", stderr)
-	workdir := fs.String("workdir", ".fnfleet/up", "directory for the fleet's state: made (or taken empty) and marked at start, removed at exit; one holding other files is refused")
-	binDir := fs.String("bin", "", "directory of the cluster binaries, fnfleet and the echo function (default: the directory of this executable)")
-	idleTTL := fs.Duration("idle-ttl", 30*time.Second, "how long a pool's cluster without apps runs before it is parked")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *idleTTL < time.Second {
-		fmt.Fprintf(stderr, "fnfleet up: --idle-ttl %s: use 1s or more\n", *idleTTL)
-		return errUsage
-	}
-	if *binDir == "" {
+func runUp(ctx context.Context, o upOptions, stdout io.Writer) (err error) {
+	if o.binDir == "" {
 		exe, err := os.Executable()
 		if err != nil {
 			return fmt.Errorf("find binaries: %w", err)
 		}
-		*binDir = filepath.Dir(exe)
+		o.binDir = filepath.Dir(exe)
 	}
-	bins, err := local.FindBinaries(*binDir)
+	bins, err := local.FindBinaries(o.binDir)
 	if err != nil {
 		return err
 	}
-	echo := filepath.Join(*binDir, "echo")
-	fnfleet := filepath.Join(*binDir, "fnfleet")
+	echo := filepath.Join(o.binDir, "echo")
+	fnfleet := filepath.Join(o.binDir, "fnfleet")
 	for _, f := range []string{echo, fnfleet} {
 		if _, err := os.Stat(f); err != nil {
 			return fmt.Errorf("%s is missing: build it with `make build`", f)
 		}
 	}
-	dir, err := filepath.Abs(*workdir)
+	dir, err := filepath.Abs(o.workdir)
 	if err != nil {
-		return fmt.Errorf("--workdir %s: %w", *workdir, err)
+		return fmt.Errorf("--workdir %s: %w", o.workdir, err)
 	}
 	release, err := claimWorkdir(ctx, dir)
 	if err != nil {
@@ -93,7 +140,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		err = errors.Join(err, removeWorkdir(ctx, dir))
 		release()
 	}()
-	logPath := filepath.Join(*workdir, "fnfleet-up.log")
+	logPath := filepath.Join(o.workdir, "fnfleet-up.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return fmt.Errorf("log file: %w", err)
@@ -104,11 +151,11 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 
 	s := &story{w: stdout, start: time.Now(), phases: map[string]v1alpha1.ClusterPhase{}}
 	s.say("Starting the hub cluster and the fleet's shells (log: %s) ...", logPath)
-	pools := demoPools(*idleTTL)
+	pools := demoPools(o.idleTTL)
 	fleet, err := localmode.Up(ctx, localmode.Config{
 		Binaries:  bins,
 		Fnfleet:   fnfleet,
-		Workdir:   *workdir,
+		Workdir:   o.workdir,
 		Pools:     pools,
 		Images:    map[string]string{demoImage: echo},
 		OnMembers: s.members,
@@ -130,7 +177,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	}
 	s.step("pools applied")
 
-	if err := s.run(ctx, fleet, log, *idleTTL); err != nil {
+	if err := s.run(ctx, fleet, log, o.idleTTL); err != nil {
 		return err
 	}
 	printFleet(stdout, fleet, bins.Kubectl, logPath)

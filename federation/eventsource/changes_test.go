@@ -80,7 +80,7 @@ func TestChanges(t *testing.T) {
 		{name: "app placed", old: app("1"), new: app("2", placement(v1alpha1.ClusterPlacement{Cluster: "eu-1", Replicas: 2})),
 			want: []string{events.TypeAppPlaced}},
 		{name: "app's replicas moved", old: app("1", placement(v1alpha1.ClusterPlacement{Cluster: "eu-1", Replicas: 2})),
-			new:  app("2", placement(v1alpha1.ClusterPlacement{Cluster: "eu-1", Replicas: 3})), want: []string{events.TypeAppPlaced}},
+			new: app("2", placement(v1alpha1.ClusterPlacement{Cluster: "eu-1", Replicas: 3})), want: []string{events.TypeAppPlaced}},
 		{name: "app's scores only", old: app("1", placement(v1alpha1.ClusterPlacement{Cluster: "eu-1", Replicas: 2, Score: 40, Reason: "cost 40"})),
 			new: app("2", placement(v1alpha1.ClusterPlacement{Cluster: "eu-1", Replicas: 2, Score: 55, Reason: "kept"}))},
 		{name: "app's explanation and conditions only", old: app("1"), new: app("2", func(a *v1alpha1.FleetApp) {

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -85,6 +86,10 @@ func Default() Config {
 func Load(data []byte) (Config, error) {
 	var file Config
 	if err := yaml.UnmarshalStrict(data, &file); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && strings.HasSuffix(typeErr.Field, ".timeout") {
+			return Config{}, fmt.Errorf("scheduler config: %w: write a timeout with its unit, e.g. timeout: 20s", err)
+		}
 		return Config{}, fmt.Errorf("scheduler config: %w", err)
 	}
 	if err := checkListedOnce(file.Schedules); err != nil {

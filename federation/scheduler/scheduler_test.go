@@ -55,17 +55,14 @@ type harness struct {
 	stopped    chan error
 }
 
-func start(t *testing.T, cfg Config, now time.Time, sender *fakeSender, opts ...Option) *harness {
+func start(t *testing.T, cfg Config, now time.Time, sender *fakeSender) *harness {
 	t.Helper()
 	h := &harness{
 		t: t, clock: newFakeClock(now), sender: sender, checkpoint: &Memory{}, reg: prometheus.NewRegistry(),
 		log: &syncBuffer{}, finished: make(chan time.Time, 100), stopped: make(chan error, 1),
 	}
-	opts = append([]Option{
-		WithClock(h.clock.Now, h.clock.Sleep), WithCheckpoint(h.checkpoint), WithMetrics(h.reg),
-		WithLogger(slog.New(slog.NewTextHandler(h.log, nil))),
-	}, opts...)
-	s, err := New(cfg, sender, opts...)
+	s, err := New(cfg, sender, WithClock(h.clock.Now, h.clock.Sleep), WithCheckpoint(h.checkpoint),
+		WithMetrics(h.reg), WithLogger(slog.New(slog.NewTextHandler(h.log, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,6 +138,10 @@ func (s *Scheduler) loop(ctx context.Context, sc *schedule, sends *sync.WaitGrou
 		if err := s.waitUntil(ctx, next); err != nil {
 			return
 		}
+		if ctx.Err() != nil {
+			// Ended as the tick came: a send now would only be cancelled.
+			return
+		}
 		due, overslept := lastDue(sc.cron, next, s.now())
 		prev = due
 		if overslept > 0 {

@@ -15,6 +15,9 @@ import (
 	"github.com/fnfleet/fnfleet/federation/events"
 )
 
+// The events sender is a Sender.
+var _ Sender = (*events.Sender)(nil)
+
 // fakeSender hands each event to the test as its send starts; with hold
 // set, the send then waits for a release (or its context's end).
 type fakeSender struct {

@@ -64,6 +64,9 @@ Set FNFLEET_LOG=debug to log more.`,
 		newInstallCommand(),
 		newUninstallCommand(),
 		newFnServerCommand(),
+		newEventsCommand(),
+		newSchedulerCommand(),
+		newEventSourceCommand(),
 	)
 	markRunErrors(root)
 	return root

@@ -304,6 +304,20 @@ func scanProcs(t *testing.T, match func(pid int, args []string) bool) []int {
 	return pids
 }
 
+// allDead reports whether every pid is gone or a zombie.
+func allDead(pids []int) bool {
+	for _, pid := range pids {
+		stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		if err != nil {
+			continue // gone
+		}
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X' {
+			return false
+		}
+	}
+	return true
+}
+
 // A parked cluster whose port another process took meanwhile comes back on
 // other ports, with its objects: a wake does not depend on the machine's
 // ports staying free.
@@ -376,9 +390,26 @@ func TestDriverCreateThatKeepsDyingFails(t *testing.T) {
 		if point != "create-started" {
 			return
 		}
-		for _, pid := range scanProcs(t, func(_ int, args []string) bool { return slices.Contains(args, rc) }) {
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		named := func(_ int, args []string) bool { return slices.Contains(args, rc) }
+		// One start may show as two processes naming the exit-status file
+		// (the shell, and its child between fork and exec): one kill each
+		// start, of every process it shows.
+		killed := scanProcs(t, named)
+		if len(killed) > 0 {
 			kills++
+		}
+		for _, pid := range killed {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+		// SIGKILL is delivered asynchronously: until the process is gone
+		// or a zombie it is still at work, and saying so would be right.
+		// Return once it is dead.
+		for deadline := time.Now().Add(time.Minute); len(scanProcs(t, named)) > 0 || !allDead(killed); {
+			if time.Now().After(deadline) {
+				t.Errorf("kwokctl of %s outlived SIGKILL for a minute", c.Name)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 	})
 	if err := d.Create(ctx, c); err != nil {

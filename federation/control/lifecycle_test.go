@@ -189,7 +189,7 @@ func TestLifecycleCreatesInstallsParksWakesDeletes(t *testing.T) {
 		t.Fatalf("fnEndpoint %q, want the data plane's loopback address", endpoint)
 	}
 	app := echoApp(b)
-	if err := (fndeploy.Deployer{}).Deploy(ctx, endpoint, app); err != nil {
+	if _, err := (fndeploy.Deployer{}).Apply(ctx, endpoint, app); err != nil {
 		t.Fatal(err)
 	}
 	if got := invoke(t, ctx, endpoint, "before parking"); got != "before parking" {
@@ -376,8 +376,8 @@ func requestWake(t testing.TB, ctx context.Context, b *bed, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created.Status.CapacityRequest = &v1alpha1.CapacityRequest{Replicas: 1, Wake: []string{name}}
-	if _, err := b.hub.UpdateFleetAppStatus(ctx, created); err != nil {
+	request := &v1alpha1.FleetAppStatus{CapacityRequest: &v1alpha1.CapacityRequest{Replicas: 1, Wake: []string{name}}}
+	if _, err := b.hub.ApplyFleetAppStatus(ctx, created.Namespace, created.Name, created.ResourceVersion, control.PlacementManager, request); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.hub.DeleteFleetApp(context.Background(), created.Namespace, created.Name) })

@@ -459,7 +459,3 @@ func placed(st v1alpha1.FleetAppStatus) string {
 	}
 	return strings.Join(parts, ",")
 }
-
-func isTrue(st v1alpha1.FleetAppStatus, typ string) bool {
-	return apimeta.IsStatusConditionTrue(st.Conditions, typ)
-}

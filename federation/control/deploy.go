@@ -118,22 +118,7 @@ func NewDeploy(cfg DeployConfig) (*Deploy, error) {
 func (d *Deploy) Reconcile(ctx context.Context, key types.NamespacedName) (*v1alpha1.FleetApp, error) {
 	unlock := d.keys.lock(key)
 	defer unlock()
-	var (
-		app     *v1alpha1.FleetApp
-		outcome error
-	)
-	err := onConflict(func() error {
-		var err error
-		app, outcome, err = d.step(ctx, key)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("deploy FleetApp %s: %w", key, err)
-	}
-	if outcome != nil {
-		return app, fmt.Errorf("deploy FleetApp %s: %w", key, outcome)
-	}
-	return app, nil
+	return reconcileApp(ctx, "deploy", key, d.step)
 }
 
 // step is one read-act-write pass. err is an I/O error with the hub (a

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -352,25 +353,10 @@ func getApp(t *testing.T, ctx context.Context, h *fleethub.Client, key types.Nam
 	return app
 }
 
-// status is the HTTP status of a GET of url.
-func status(t *testing.T, ctx context.Context, url string) int {
+// call sends a request and returns the answer's status and body.
+func call(t *testing.T, ctx context.Context, method, url string, body io.Reader) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	return resp.StatusCode
-}
-
-// appsNamed counts the apps called name on the Fn server at base.
-func appsNamed(t *testing.T, ctx context.Context, base, name string) int {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v2/apps?name="+name, nil)
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,11 +365,29 @@ func appsNamed(t *testing.T, ctx context.Context, base, name string) int {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
+// status is the HTTP status of a GET of url.
+func status(t *testing.T, ctx context.Context, url string) int {
+	t.Helper()
+	code, _ := call(t, ctx, http.MethodGet, url, nil)
+	return code
+}
+
+// appsNamed counts the apps called name on the Fn server at base.
+func appsNamed(t *testing.T, ctx context.Context, base, name string) int {
+	t.Helper()
+	code, body := call(t, ctx, http.MethodGet, base+"/v2/apps?name="+name, nil)
 	var list struct {
 		Items []struct{ Name string } `json:"items"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(body, &list); code != http.StatusOK || err != nil {
+		t.Fatalf("list apps on %s: %d %s (%v)", base, code, body, err)
 	}
 	n := 0
 	for _, a := range list.Items {

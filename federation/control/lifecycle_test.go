@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -394,18 +393,9 @@ func echoApp(b *bed) *v1alpha1.FnApp {
 // invoke calls the echo function through its trigger and returns the answer.
 func invoke(t *testing.T, ctx context.Context, endpoint, body string) string {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/t/hello/echo", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("invoke: %s: %s", resp.Status, out)
+	code, out := call(t, ctx, http.MethodPost, endpoint+"/t/hello/echo", strings.NewReader(body))
+	if code != http.StatusOK {
+		t.Fatalf("invoke: %d: %s", code, out)
 	}
 	return string(out)
 }

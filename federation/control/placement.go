@@ -104,22 +104,7 @@ func NewPlacement(cfg PlacementConfig) (*Placement, error) {
 // an error: Reconcile returns nil, nil; one being deleted is left as it is
 // (deploy removes it from its members).
 func (p *Placement) Reconcile(ctx context.Context, key types.NamespacedName) (*v1alpha1.FleetApp, error) {
-	var (
-		app     *v1alpha1.FleetApp
-		outcome error // what the step could not do, recorded in the status
-	)
-	err := onConflict(func() error {
-		var err error
-		app, outcome, err = p.step(ctx, key)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("place FleetApp %s: %w", key, err)
-	}
-	if outcome != nil {
-		return app, fmt.Errorf("place FleetApp %s: %w", key, outcome)
-	}
-	return app, nil
+	return reconcileApp(ctx, "place", key, p.step)
 }
 
 // step is one read-decide-act-write pass. err is an I/O error (a Conflict

@@ -75,7 +75,10 @@ type DeployConfig struct {
 // Crash safety needs no intent record: Apply and Remove are idempotent, so
 // a call that dies between acting on a member's Fn and recording it leaves
 // a record that still asks for the act, and the next call repeats it
-// harmlessly.
+// harmlessly. The one case this does not cover: a call that deploys to a
+// member and dies (or loses its write to a Conflict) just as placement
+// drops that member leaves the app there with no record to remove it by;
+// closing that window takes a record written before the deploy.
 type Deploy struct {
 	hub DeployHub
 	fn  FnApps

@@ -254,6 +254,18 @@ func TestPlacementInvalidPolicyKeepsThePreviousPlacement(t *testing.T) {
 	}
 }
 
+func TestPlacementLeavesAnAppBeingDeleted(t *testing.T) {
+	h := newHub(t, demoApp(), member("eu", "eu-west"))
+	h.edit(func(app *v1alpha1.FleetApp) {
+		app.DeletionTimestamp = &metav1.Time{Time: now}
+		app.Finalizers = []string{control.DeployFinalizer}
+	})
+	got, err := newShell(t, h).Reconcile(t.Context(), key)
+	if err != nil || got == nil || len(got.Status.Placement) > 0 || len(h.writtenAt()) > 0 {
+		t.Fatalf("got %v, %v after %d writes; want the app as it is, no decision written for an app on its way out", got, err, len(h.writtenAt()))
+	}
+}
+
 func TestPlacementOfADeletedApp(t *testing.T) {
 	h := newHub(t, demoApp(), member("eu", "eu-west"))
 	h.edit(func(app *v1alpha1.FleetApp) { app.Name = "other" })

@@ -74,10 +74,10 @@ func Remove(ctx context.Context, baseURL, appName string) error {
 		return fmt.Errorf("remove %s: %w", appName, err)
 	}
 	id, err := appID(ctx, c, appName)
-	if err != nil || id == "" {
-		if err != nil {
-			return fmt.Errorf("remove app %s from %s: %w", appName, baseURL, err)
-		}
+	if err != nil {
+		return fmt.Errorf("remove app %s from %s: %w", appName, baseURL, err)
+	}
+	if id == "" {
 		return nil
 	}
 	_, err = c.Apps.DeleteApp(&apps.DeleteAppParams{Context: ctx, AppID: id})

@@ -72,13 +72,12 @@ type DeployConfig struct {
 // forgotten when the decision changes. The finalizer DeployFinalizer holds
 // a deleted FleetApp until its Fn app is gone from every member.
 //
-// Crash safety needs no intent record: Apply and Remove are idempotent, so
-// a call that dies between acting on a member's Fn and recording it leaves
-// a record that still asks for the act, and the next call repeats it
-// harmlessly. The one case this does not cover: a call that deploys to a
-// member and dies (or loses its write to a Conflict) just as placement
-// drops that member leaves the app there with no record to remove it by;
-// closing that window takes a record written before the deploy.
+// Crash safety: a member is recorded (Deploying, with the endpoint) before
+// the first Fn call that puts the app there, so whatever happens after
+// that (the call dies, loses its write to a Conflict, or placement drops
+// the member meanwhile) a record says where the app may be, and a later
+// call deploys it or removes it. Apply and Remove are idempotent, so the
+// act a dead call may or may not have done is simply repeated.
 type Deploy struct {
 	hub DeployHub
 	fn  FnApps
@@ -153,6 +152,11 @@ func (d *Deploy) step(ctx context.Context, key types.NamespacedName) (app *v1alp
 	// Times in the status have whole seconds on the wire: a step that
 	// changes nothing must build an equal status, so it writes nothing.
 	now := d.now().Truncate(time.Second)
+	if intent := intents(read, members.Items, now); intent != nil {
+		if read, err = d.hub.ApplyFleetAppStatus(ctx, key.Namespace, key.Name, read.ResourceVersion, DeployManager, intent); err != nil {
+			return nil, nil, err
+		}
+	}
 	r := d.converge(ctx, read, members.Items, now)
 	have := deployStatus(&read.Status)
 	// From the condition read, so that its transition time stays while
@@ -179,6 +183,46 @@ func (d *Deploy) step(ctx context.Context, key types.NamespacedName) (app *v1alp
 		return left, nil, nil // another finalizer holds it still
 	}
 	return app, r.err(), nil
+}
+
+// intents is deploy's status with a Deploying record for every placed,
+// serving member that has no record at its current endpoint: written
+// before the Fn calls, so that no Fn app is ever put where no record
+// points. nil when every such member has one (the common case: the extra
+// write is paid once per member and app, not per call).
+func intents(app *v1alpha1.FleetApp, members []v1alpha1.MemberCluster, now time.Time) *v1alpha1.FleetAppStatus {
+	if app.DeletionTimestamp != nil {
+		return nil
+	}
+	st := deployStatus(&app.Status)
+	st.Deployments = slices.Clone(st.Deployments)
+	added := false
+	for _, pl := range app.Status.Placement {
+		i := slices.IndexFunc(members, func(mc v1alpha1.MemberCluster) bool { return mc.Name == pl.Cluster })
+		if i < 0 || !serving(&members[i]) {
+			continue
+		}
+		endpoint := members[i].Status.FnEndpoint
+		j := slices.IndexFunc(st.Deployments, func(rec v1alpha1.AppDeployment) bool { return rec.Cluster == pl.Cluster })
+		switch {
+		case j < 0:
+			st.Deployments = append(st.Deployments, v1alpha1.AppDeployment{
+				Cluster: pl.Cluster, Endpoint: endpoint, State: v1alpha1.DeploymentDeploying, Time: metav1.NewTime(now),
+			})
+		case st.Deployments[j].Endpoint != endpoint:
+			rec := st.Deployments[j]
+			rec.Endpoint, rec.State, rec.Message, rec.Time = endpoint, v1alpha1.DeploymentDeploying, "", metav1.NewTime(now)
+			st.Deployments[j] = rec
+		default:
+			continue
+		}
+		added = true
+	}
+	if !added {
+		return nil
+	}
+	slices.SortFunc(st.Deployments, func(a, b v1alpha1.AppDeployment) int { return strings.Compare(a.Cluster, b.Cluster) })
+	return &st
 }
 
 // deployStatus is the part of st that deploy owns.

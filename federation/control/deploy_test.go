@@ -177,6 +177,41 @@ func TestDeployOnARealHub(t *testing.T) {
 		}
 	})
 
+	crashed := types.NamespacedName{Namespace: "default", Name: "crashed"}
+	t.Run("a call that dies between deploying and recording leaves a record to remove the app by", func(t *testing.T) {
+		createApp(t, ctx, h, crashed.Name, "crashed", "")
+		placeOn(t, ctx, h, crashed, "eu")
+		callCtx, die := context.WithCancel(ctx)
+		dying, err := control.NewDeploy(control.DeployConfig{Hub: h, Fn: dyingFn{die: die}, Logger: testbed.Logger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dying.Reconcile(callCtx, crashed); err == nil {
+			t.Fatal("the call that died after its Fn call returned no error")
+		}
+		if n := appsNamed(t, ctx, fns["eu"].url, "crashed"); n != 1 {
+			t.Fatalf("eu holds %d apps called crashed, want the one the dying call put there", n)
+		}
+		recs := getApp(t, ctx, h, crashed).Status.Deployments
+		if len(recs) != 1 || recs[0].Cluster != "eu" || recs[0].State != v1alpha1.DeploymentDeploying || recs[0].Endpoint != fns["eu"].url {
+			t.Fatalf("deployments %+v, want the intent recorded before the Fn call: eu Deploying at %s", recs, fns["eu"].url)
+		}
+
+		// Placement drops eu before any other deploy ran: the intent is
+		// what tells the next call that eu may hold the app.
+		placeOn(t, ctx, h, crashed, "ap")
+		app, err := deploy.Reconcile(ctx, crashed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := appsNamed(t, ctx, fns["eu"].url, "crashed"); n != 0 {
+			t.Errorf("eu still holds app crashed: orphaned by the call that died")
+		}
+		if recs := app.Status.Deployments; len(recs) != 1 || recs[0].Cluster != "ap" || recs[0].State != v1alpha1.DeploymentDeployed {
+			t.Errorf("deployments %+v, want ap Deployed alone", recs)
+		}
+	})
+
 	multi := types.NamespacedName{Namespace: "default", Name: "multi"}
 	t.Run("ten concurrent calls deploy once to each member", func(t *testing.T) {
 		createApp(t, ctx, h, multi.Name, "multi", "")
@@ -416,3 +451,17 @@ func (c *countingFn) Remove(ctx context.Context, endpoint, appName string) error
 }
 
 func (c *countingFn) calls() int64 { return c.applies.Load() + c.removes.Load() }
+
+// dyingFn deploys for real, then ends its caller's context, as a process
+// killed right after its Fn call would: nothing after the call is
+// recorded.
+type dyingFn struct {
+	fndeploy.Deployer
+	die context.CancelFunc
+}
+
+func (d dyingFn) Apply(ctx context.Context, endpoint string, app *v1alpha1.FnApp) (string, error) {
+	id, err := d.Deployer.Apply(ctx, endpoint, app)
+	d.die()
+	return id, errors.Join(err, context.Canceled)
+}

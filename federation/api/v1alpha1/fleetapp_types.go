@@ -490,11 +490,15 @@ type FleetAppStatus struct {
 }
 
 // DeploymentState is where one member's copy of the Fn app stands.
-// +kubebuilder:validation:Enum=Deployed;Failed;Removing
+// +kubebuilder:validation:Enum=Deploying;Deployed;Failed;Removing
 type DeploymentState string
 
 // Deployment states.
 const (
+	// DeploymentDeploying: deploy is about to put the Fn app on the
+	// member (recorded before the first Fn call there, so that a call
+	// that dies midway leaves a record of where the app may be).
+	DeploymentDeploying DeploymentState = "Deploying"
 	// DeploymentDeployed: the Fn app of the recorded generation is on the
 	// member's Fn.
 	DeploymentDeployed DeploymentState = "Deployed"

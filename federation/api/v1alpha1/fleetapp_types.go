@@ -38,7 +38,10 @@ type FleetAppList struct {
 
 // FleetAppSpec is what a developer asks for.
 type FleetAppSpec struct {
-	// App is the Fn application deployed on every selected cluster.
+	// App is the Fn application deployed on every selected cluster. Its
+	// name cannot change: deploy finds the members' Fn apps by it, and a
+	// renamed app would leave the old one behind on every member.
+	// +kubebuilder:validation:XValidation:rule="self.name == oldSelf.name",message="spec.app.name cannot change: deploy finds the Fn app on each member by its name; create a FleetApp with the new name and delete this one"
 	App FnApp `json:"app"`
 
 	// Demand is how many replicas to run and what each one requests.

@@ -27,6 +27,9 @@ type Reconcile func(ctx context.Context, key string) (next time.Time, err error)
 type Shells struct {
 	// Placement places one FleetApp (key "namespace/name").
 	Placement Reconcile
+	// Deploy brings the members' Fn to one FleetApp's placement (key
+	// "namespace/name").
+	Deploy Reconcile
 	// Lifecycle steps one MemberCluster (key: its name).
 	Lifecycle Reconcile
 	// Observation observes one MemberCluster (key: its name).
@@ -81,8 +84,9 @@ type Loop struct {
 	member  cache.SharedIndexInformer
 	poolInf cache.SharedIndexInformer
 	queues  []*shellQueue
-	// placement, lifecycle, observation and pools are queues[...] or nil.
-	placement, lifecycle, observation, pools *shellQueue
+	// placement, deploy, lifecycle, observation and pools are queues[...]
+	// or nil.
+	placement, deploy, lifecycle, observation, pools *shellQueue
 	// membersChanged wakes the OnMembers goroutine; it holds one token at
 	// most, so a burst of changes makes one call.
 	membersChanged chan struct{}
@@ -130,6 +134,7 @@ func NewLoop(cfg LoopConfig) (*Loop, error) {
 		return q
 	}
 	l.placement = newQueue("placement", cfg.Shells.Placement)
+	l.deploy = newQueue("deploy", cfg.Shells.Deploy)
 	l.lifecycle = newQueue("lifecycle", cfg.Shells.Lifecycle)
 	l.observation = newQueue("observation", cfg.Shells.Observation)
 	l.pools = newQueue("pools", cfg.Shells.Pools)
@@ -240,7 +245,9 @@ func (l *Loop) step(ctx context.Context, q *shellQueue, key string) {
 
 // resync hands every key to its shells.
 func (l *Loop) resync() {
-	l.add(l.placement, l.appKeys()...)
+	apps := l.appKeys()
+	l.add(l.placement, apps...)
+	l.add(l.deploy, apps...)
 	members := l.memberKeys()
 	l.add(l.lifecycle, members...)
 	l.add(l.observation, members...)
@@ -256,7 +263,8 @@ func (l *Loop) add(q *shellQueue, keys ...string) {
 	}
 }
 
-// appChanged: a FleetApp's placement, and every member's lifecycle (a
+// appChanged: a FleetApp's placement and deploy (its placement changed,
+// its spec, or it is being deleted), and every member's lifecycle (a
 // cluster's parking depends on the apps placed on it).
 func (l *Loop) appChanged(obj any) {
 	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
@@ -265,11 +273,14 @@ func (l *Loop) appChanged(obj any) {
 		return
 	}
 	l.add(l.placement, key)
+	l.add(l.deploy, key)
 	l.add(l.lifecycle, l.memberKeys()...)
 }
 
 // memberChanged: the member's lifecycle and observation, and every app's
-// placement (a member's phase and capacity are placement's input).
+// placement (a member's phase and capacity are placement's input) and
+// deploy (a member that came to serve, or moved its Fn endpoint, gets its
+// apps; deploy calls no Fn API for an app whose records already match).
 func (l *Loop) memberChanged(obj any) {
 	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
 	if err != nil {
@@ -278,7 +289,9 @@ func (l *Loop) memberChanged(obj any) {
 	}
 	l.add(l.lifecycle, key)
 	l.add(l.observation, key)
-	l.add(l.placement, l.appKeys()...)
+	apps := l.appKeys()
+	l.add(l.placement, apps...)
+	l.add(l.deploy, apps...)
 	l.signalMembers()
 }
 

@@ -96,10 +96,10 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 type loopHarness struct {
-	hub                               *hub.Client
-	placement, lifecycle, observation *recorder
-	stopped                           *atomic.Bool
-	members                           chan []*v1alpha1.MemberCluster
+	hub                                       *hub.Client
+	placement, deploy, lifecycle, observation *recorder
+	stopped                                   *atomic.Bool
+	members                                   chan []*v1alpha1.MemberCluster
 }
 
 // startLoop runs a loop on c's hub with recording shells until the test
@@ -110,14 +110,18 @@ func startLoop(t *testing.T, hc *hub.Client, resync time.Duration) (*loopHarness
 	h := &loopHarness{
 		hub:         hc,
 		placement:   newRecorder("placement", stopped),
+		deploy:      newRecorder("deploy", stopped),
 		lifecycle:   newRecorder("lifecycle", stopped),
 		observation: newRecorder("observation", stopped),
 		stopped:     stopped,
 		members:     make(chan []*v1alpha1.MemberCluster, 100),
 	}
 	loop, err := NewLoop(LoopConfig{
-		Hub:        hc,
-		Shells:     Shells{Placement: h.placement.Reconcile, Lifecycle: h.lifecycle.Reconcile, Observation: h.observation.Reconcile},
+		Hub: hc,
+		Shells: Shells{
+			Placement: h.placement.Reconcile, Deploy: h.deploy.Reconcile,
+			Lifecycle: h.lifecycle.Reconcile, Observation: h.observation.Reconcile,
+		},
 		Resync:     resync,
 		MaxBackoff: time.Second,
 		OnMembers:  func(ms []*v1alpha1.MemberCluster) { h.members <- ms },
@@ -198,23 +202,24 @@ func TestLoopRoutesHubEventsToShells(t *testing.T) {
 		}
 	})
 
-	// An app: its placement and every member's lifecycle.
+	// An app: its placement, its deploy and every member's lifecycle.
 	h.lifecycle.reset()
 	if _, err := hc.CreateFleetApp(ctx, fleetApp("a")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "placement of default/a and lifecycle of m1", func() bool {
-		return h.placement.count("default/a") > 0 && h.lifecycle.count("m1") > 0
+	eventually(t, "placement and deploy of default/a and lifecycle of m1", func() bool {
+		return h.placement.count("default/a") > 0 && h.deploy.count("default/a") > 0 && h.lifecycle.count("m1") > 0
 	})
 
-	// A member changing: every app's placement.
+	// A member changing: every app's placement and deploy.
 	h.placement.reset()
+	h.deploy.reset()
 	h.observation.reset()
 	if _, err := hc.CreateMemberCluster(ctx, member("m2", "pool-a")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "placement of default/a after m2 came", func() bool {
-		return h.placement.count("default/a") > 0 && h.observation.count("m2") > 0
+	eventually(t, "placement and deploy of default/a after m2 came", func() bool {
+		return h.placement.count("default/a") > 0 && h.deploy.count("default/a") > 0 && h.observation.count("m2") > 0
 	})
 	if got := h.observation.keys(); !slices.Equal(got, []string{"m2"}) {
 		t.Errorf("observation reconciled %v for a new m2, want [m2]", got)
@@ -258,7 +263,7 @@ func TestLoopRoutesHubEventsToShells(t *testing.T) {
 	if _, err := hc.CreateFleetApp(ctx, fleetApp("b")); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range []*recorder{h.placement, h.lifecycle, h.observation} {
+	for _, r := range []*recorder{h.placement, h.deploy, h.lifecycle, h.observation} {
 		r.mu.Lock()
 		late := r.late
 		r.mu.Unlock()
@@ -283,7 +288,7 @@ func TestLoopResyncsEveryKey(t *testing.T) {
 	h, _ := startLoop(t, hc, 100*time.Millisecond)
 	// The initial list gives one call each; three more mean resyncs.
 	eventually(t, "resyncs of every key", func() bool {
-		return h.placement.count("default/a") >= 4 && h.lifecycle.count("m1") >= 4 && h.observation.count("m1") >= 4
+		return h.placement.count("default/a") >= 4 && h.deploy.count("default/a") >= 4 && h.lifecycle.count("m1") >= 4 && h.observation.count("m1") >= 4
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/control"
 	"github.com/fnfleet/fnfleet/federation/fndeploy"
 	"github.com/fnfleet/fnfleet/federation/hub"
@@ -25,7 +26,11 @@ const localPoll = 2 * time.Second
 // newShells builds the shells the loop drives, on the hub and the local
 // provider's driver.
 func newShells(hc *hub.Client, driver *local.Driver, log *slog.Logger) (Shells, error) {
-	placement, err := control.NewPlacement(control.PlacementConfig{Hub: hc, Deployer: fndeploy.Deployer{}, Logger: log})
+	placement, err := control.NewPlacement(control.PlacementConfig{Hub: hc, Logger: log})
+	if err != nil {
+		return Shells{}, err
+	}
+	deploy, err := control.NewDeploy(control.DeployConfig{Hub: hc, Fn: fndeploy.Deployer{}, Logger: log})
 	if err != nil {
 		return Shells{}, err
 	}
@@ -51,19 +56,33 @@ func newShells(hc *hub.Client, driver *local.Driver, log *slog.Logger) (Shells, 
 	if err != nil {
 		return Shells{}, err
 	}
-	return Shells{Placement: PlacementReconcile(placement), Lifecycle: lifecycle.Reconcile, Observation: observation.Reconcile, Pools: pools.Reconcile}, nil
+	return Shells{
+		Placement: PlacementReconcile(placement), Deploy: DeployReconcile(deploy),
+		Lifecycle: lifecycle.Reconcile, Observation: observation.Reconcile, Pools: pools.Reconcile,
+	}, nil
 }
 
 // PlacementReconcile adapts the placement shell to the loop: the key is a
 // FleetApp's "namespace/name", and placement needs no call at a set time
 // (a member's change, or the resync, calls it again).
 func PlacementReconcile(p *control.Placement) Reconcile {
+	return appReconcile("placement", p.Reconcile)
+}
+
+// DeployReconcile adapts the deploy shell to the loop, as
+// PlacementReconcile does the placement shell.
+func DeployReconcile(d *control.Deploy) Reconcile {
+	return appReconcile("deploy", d.Reconcile)
+}
+
+// appReconcile adapts a shell of FleetApps to the loop's keys.
+func appReconcile(shell string, reconcile func(context.Context, types.NamespacedName) (*v1alpha1.FleetApp, error)) Reconcile {
 	return func(ctx context.Context, key string) (time.Time, error) {
 		ns, name, err := cache.SplitMetaNamespaceKey(key)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("placement: key %q: %w", key, err)
+			return time.Time{}, fmt.Errorf("%s: key %q: %w", shell, key, err)
 		}
-		_, err = p.Reconcile(ctx, types.NamespacedName{Namespace: ns, Name: name})
+		_, err = reconcile(ctx, types.NamespacedName{Namespace: ns, Name: name})
 		return time.Time{}, err
 	}
 }

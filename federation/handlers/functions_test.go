@@ -2,10 +2,8 @@ package handlers_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,7 +33,6 @@ import (
 	"github.com/fnfleet/fnfleet/federation/handlers"
 	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
-	"github.com/fnfleet/fnfleet/fnserver"
 	"github.com/fnfleet/fnfleet/internal/fncontract"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
@@ -72,27 +69,7 @@ func startFleet(t *testing.T) *fleet {
 	// The apps deploy puts on the members (whose Fn is this one).
 	images["fnfleet/echo"] = filepath.Join(f.bin, "echo")
 
-	srvCtx, cancel := context.WithCancel(context.Background())
-	srv, err := fnserver.New(srvCtx, fnserver.Config{DataDir: t.TempDir(), Images: images, Logger: testbed.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(srvCtx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Fn server: %v", err)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("Fn server: %v", err)
-		}
-	})
-	f.fnURL = "http://" + ln.Addr().String()
+	f.fnURL = testbed.FnServer(t, images)
 	f.eventsURL = f.fnURL + "/t/" + handlers.AppName + handlers.EventsTrigger
 
 	app := handlers.App(testVersion, map[string]string{

@@ -29,7 +29,7 @@ import (
 const (
 	// fanOutLimit bounds the objects one call works on at once: eight
 	// steps keep a 2-core hub busy without queueing the apiserver's
-	// client-side rate limit (hub.New: 50 QPS).
+	// client-side rate limit (hub.New: 200 QPS).
 	fanOutLimit = 8
 	// memberTimeout bounds one member's look in reconcile: a member that
 	// hangs is recorded as such at the next look, and does not hold the

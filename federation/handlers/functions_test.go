@@ -50,7 +50,7 @@ type fleet struct {
 
 const testVersion = "test"
 
-func startFleet(t *testing.T) *fleet {
+func startFleet(t testing.TB) *fleet {
 	t.Helper()
 	ctx := t.Context()
 	hubCluster := testbed.Start(t, local.ClusterSpec{Name: "hub", Region: "hub"})
@@ -100,7 +100,7 @@ func startFleet(t *testing.T) *fleet {
 // does and with its flags, so that the build cache `make build` filled
 // serves it (static -trimpath builds, as the images are, compile every
 // package again: minutes on a CI machine).
-func buildFunctions(t *testing.T) string {
+func buildFunctions(t testing.TB) string {
 	t.Helper()
 	out := t.TempDir()
 	cmd := exec.Command("go", "build", "-o", out+"/", "./functions/...")
@@ -115,12 +115,12 @@ func buildFunctions(t *testing.T) string {
 // finds the app and the function, and the body goes to the function's
 // invoke endpoint annotation. It returns the function's status
 // (Fn-Http-Status) and body.
-func (f *fleet) invoke(t *testing.T, fn string, body string) (int, []byte) {
+func (f *fleet) invoke(t testing.TB, fn string, body string) (int, []byte) {
 	t.Helper()
 	return f.invokeApp(t, handlers.AppName, fn, body)
 }
 
-func (f *fleet) invokeApp(t *testing.T, name, fn string, body string) (int, []byte) {
+func (f *fleet) invokeApp(t testing.TB, name, fn string, body string) (int, []byte) {
 	t.Helper()
 	ctx := t.Context()
 	c := clientv2.New(httptransport.New(strings.TrimPrefix(f.fnURL, "http://"), "/v2", []string{"http"}), strfmt.Default)
@@ -155,7 +155,7 @@ func (f *fleet) invokeApp(t *testing.T, name, fn string, body string) (int, []by
 }
 
 // sender is a signed events.Sender to the events trigger.
-func (f *fleet) sender(t *testing.T) *events.Sender {
+func (f *fleet) sender(t testing.TB) *events.Sender {
 	t.Helper()
 	s, err := events.NewSender(f.eventsURL, events.WithSigner(f.signer(time.Now)), events.WithLogger(testbed.Logger(t)))
 	if err != nil {
@@ -172,7 +172,7 @@ func (f *fleet) signer(now func() time.Time) events.Signer {
 	}
 }
 
-func newEvent(t *testing.T, typ, id, subject string, payload any) event.Event {
+func newEvent(t testing.TB, typ, id, subject string, payload any) event.Event {
 	t.Helper()
 	e, err := events.New(typ, id, subject, time.Now(), payload)
 	if err != nil {
@@ -195,7 +195,7 @@ func fleetApp(name string, regions ...string) *v1alpha1.FleetApp {
 // readyMember registers a static member and writes its status as
 // lifecycle and reconcile would: Ready, Fn at fnURL, room for apps,
 // healthy and beating now.
-func (f *fleet) readyMember(t *testing.T, name, region string) {
+func (f *fleet) readyMember(t testing.TB, name, region string) {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := f.hub.CreateMemberCluster(ctx, &v1alpha1.MemberCluster{
@@ -218,7 +218,7 @@ func (f *fleet) readyMember(t *testing.T, name, region string) {
 	})
 }
 
-func (f *fleet) applyStatus(t *testing.T, name, manager string, st *v1alpha1.MemberClusterStatus) {
+func (f *fleet) applyStatus(t testing.TB, name, manager string, st *v1alpha1.MemberClusterStatus) {
 	t.Helper()
 	mc, err := f.hub.GetMemberCluster(t.Context(), name)
 	if err != nil {

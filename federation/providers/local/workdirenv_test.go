@@ -14,8 +14,9 @@ import (
 
 // startTied starts a process whose command line does not name workdir but
 // whose environment sets local.WorkdirEnv to it, as the Fn server runs the
-// hub's functions in local mode; exited is closed once it has been reaped.
-func startTied(t *testing.T, workdir string) (pid int, exited chan struct{}) {
+// hub's functions in local mode; the channel is closed once it has been
+// reaped.
+func startTied(t *testing.T, workdir string) chan struct{} {
 	t.Helper()
 	cmd := exec.Command("sleep", "1000")
 	cmd.Env = []string{local.WorkdirEnv + "=" + workdir}
@@ -23,10 +24,10 @@ func startTied(t *testing.T, workdir string) (pid int, exited chan struct{}) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited = make(chan struct{})
+	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	return cmd.Process.Pid, exited
+	return exited
 }
 
 func awaitExit(t *testing.T, what string, exited chan struct{}) {
@@ -59,9 +60,9 @@ func TestWorkdirEnvTiesAProcessToItsWorkdir(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	workdir := p.Workdir()
-	_, otherExited := startTied(t, filepath.Join(t.TempDir(), "other"))
+	otherExited := startTied(t, filepath.Join(t.TempDir(), "other"))
 
-	_, exited := startTied(t, workdir)
+	exited := startTied(t, workdir)
 	if len(testbed.ProcessesNaming(workdir)) == 0 {
 		t.Fatal("testbed.ProcessesNaming does not see a process tied by the environment")
 	}
@@ -76,7 +77,7 @@ func TestWorkdirEnvTiesAProcessToItsWorkdir(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p2.Close() })
-	_, exited = startTied(t, workdir)
+	exited = startTied(t, workdir)
 	_ = owner.Process.Kill()
 	awaitExit(t, "the tied process after its owner was killed", exited)
 	select {

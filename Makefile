@@ -79,8 +79,8 @@ build: ## build the fnfleet CLI and the echo function into bin/
 	$(GO) build -o $(BIN)/echo ./functions/echo
 
 .PHONY: run
-run: tools build ## bring up a local fleet (hub, pools, the shells): a cluster created, parked and woken for an app; until Ctrl-C
-	$(BIN)/fnfleet up
+run: tools build ## bring up a local fleet (hub, its Fn running the fleet's functions, scheduler, event source): a cluster created, parked and woken for an app; until Ctrl-C
+	$(BIN)/fnfleet up --demo
 
 .PHONY: test
 # build: the local provider runs bin/fnfleet as each cluster's data plane.

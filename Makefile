@@ -74,9 +74,9 @@ $(BIN)/etcd: tools/etcd/go.mod tools/etcd/go.sum
 	@$(BIN)/etcd --version
 
 .PHONY: build
-build: ## build the fnfleet CLI and the echo function into bin/
-	$(GO) build -o $(BIN)/fnfleet ./cmd/fnfleet
-	$(GO) build -o $(BIN)/echo ./functions/echo
+# One go build: the packages are compiled once for every binary.
+build: ## build the fnfleet CLI and every function (echo, events, placement, deploy, lifecycle, parking, reconcile) into bin/
+	$(GO) build -o $(BIN)/ ./cmd/fnfleet ./functions/...
 
 .PHONY: run
 run: tools build ## bring up a local fleet (hub, its Fn running the fleet's functions, scheduler, event source): a cluster created, parked and woken for an app; until Ctrl-C

@@ -221,7 +221,7 @@ func (l *Lifecycle) step(ctx context.Context, name string) (next time.Time, outc
 		return time.Time{}, nil, err
 	}
 	m.demand = demandOn(apps.Items, mc.Name)
-	m.answer = l.shouldRun(mc, m.demand, now)
+	m.answer = shouldRun(mc, m.demand, now, l.parking)
 	if m.provider == nil {
 		// Not "the cluster does not exist": a deletion would drop the
 		// finalizer and strand a cloud cluster, billed.
@@ -495,14 +495,6 @@ func (l *Lifecycle) storeKubeconfig(ctx context.Context, mc *v1alpha1.MemberClus
 		return nil, fmt.Errorf("create kubeconfig Secret %s/%s: %w", ref.Namespace, ref.Name, err)
 	}
 	return ref, nil
-}
-
-// shouldRun asks parking whether the cluster should run, from what the
-// apps ask of it; the answer carries the idle clock to record.
-func (l *Lifecycle) shouldRun(mc *v1alpha1.MemberCluster, d demand, now time.Time) parking.Answer {
-	in := parking.For(mc, int(d.placed), d.wanted, now)
-	in.Options = l.parking
-	return parking.ShouldRun(in)
 }
 
 // act does the step's one action.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -76,6 +77,10 @@ type ObservationConfig struct {
 	// HTTPClient probes the members' Fn servers; nil means a client of
 	// its own with Go's default transport.
 	HTTPClient *http.Client
+	// HeartbeatTimeout is placement's (PlacementConfig.HeartbeatTimeout):
+	// a look that finds nothing new writes the heartbeat only once it is
+	// a third of this old; 0 means placement's default, 10 minutes.
+	HeartbeatTimeout time.Duration
 }
 
 // Observation is the shell of the reconcile function's observation: it
@@ -89,6 +94,9 @@ type Observation struct {
 	now func() time.Time
 	log *slog.Logger
 	hc  *http.Client
+	// beat is how old the heartbeat may grow before a look that found
+	// nothing new writes it anyway.
+	beat time.Duration
 }
 
 // NewObservation returns the observation shell for cfg.
@@ -96,7 +104,10 @@ func NewObservation(cfg ObservationConfig) (*Observation, error) {
 	if cfg.Hub == nil {
 		return nil, errors.New("observation shell: a hub is required")
 	}
-	o := &Observation{hub: cfg.Hub, now: cfg.Now, log: cfg.Logger, hc: cfg.HTTPClient}
+	o := &Observation{hub: cfg.Hub, now: cfg.Now, log: cfg.Logger, hc: cfg.HTTPClient, beat: cfg.HeartbeatTimeout / 3}
+	if o.beat <= 0 {
+		o.beat = defaultHeartbeatTimeout / 3
+	}
 	if o.now == nil {
 		o.now = time.Now
 	}
@@ -170,7 +181,11 @@ func (o *Observation) step(ctx context.Context, name string, seen **observation)
 		}
 		*seen = &observation{secret: *ref, endpoint: mc.Status.FnEndpoint, report: observe.Cluster(ctx, cfg, o.hc, mc.Status.FnEndpoint)}
 	}
-	st := observedStatus(mc, &(*seen).report, o.now())
+	now := o.now()
+	st := observedStatus(mc, &(*seen).report, now)
+	if !worthWriting(&mc.Status, st, now, o.beat) {
+		return false, nil
+	}
 	if _, err := o.hub.ApplyMemberClusterStatus(ctx, name, mc.ResourceVersion, ReconcileManager, st); err != nil {
 		return false, err
 	}
@@ -244,6 +259,28 @@ func observedStatus(mc *v1alpha1.MemberCluster, rep *observe.Report, now time.Ti
 	// type, so they stay as lifecycle wrote them.
 	st.Conditions = []metav1.Condition{*apimeta.FindStatusCondition(conds, v1alpha1.ClusterHealthy)}
 	return st
+}
+
+// worthWriting reports whether st, what a look saw, is worth a write over
+// old: something but the heartbeat changed, or the recorded heartbeat is
+// beat old (a third of placement's heartbeat timeout: three chances to
+// land before a member counts as gone). So a quiet member costs the hub a
+// write every 200 s rather than every 30 s look, and the event source,
+// which sends nothing for a heartbeat, sees no change at all.
+func worthWriting(old, st *v1alpha1.MemberClusterStatus, now time.Time, beat time.Duration) bool {
+	if !equality.Semantic.DeepEqual(old.Capacity, st.Capacity) || !equality.Semantic.DeepEqual(old.Allocatable, st.Allocatable) ||
+		!equality.Semantic.DeepEqual(old.Used, st.Used) || !equality.Semantic.DeepEqual(old.Available, st.Available) ||
+		!equality.Semantic.DeepEqual(old.Ingress, st.Ingress) {
+		return true
+	}
+	was := apimeta.FindStatusCondition(old.Conditions, v1alpha1.ClusterHealthy)
+	h := st.Conditions[0]
+	if was == nil || was.Status != h.Status || was.Reason != h.Reason || was.Message != h.Message ||
+		was.ObservedGeneration != h.ObservedGeneration || !was.LastTransitionTime.Equal(&h.LastTransitionTime) {
+		return true
+	}
+	hb := old.LastHeartbeatTime
+	return st.LastHeartbeatTime != nil && (hb == nil || now.Sub(hb.Time) >= beat)
 }
 
 // health is the Healthy condition for rep, with a message that says what

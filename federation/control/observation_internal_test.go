@@ -136,3 +136,51 @@ func TestDemandOn(t *testing.T) {
 		}
 	}
 }
+
+func TestObservationWritesOnlyWhatChangedAndTheHeartbeatEveryThird(t *testing.T) {
+	const beat = 200 * time.Second // a third of placement's 10 minutes
+	healthy := observe.Report{Usage: observe.Usage(nil, nil)}
+	// The status as the look at t0 left it (the apply merges Healthy in).
+	written := func() *v1alpha1.MemberClusterStatus {
+		mc := observed()
+		st := observedStatus(mc, &healthy, t0)
+		old := mc.Status
+		old.Capacity, old.Allocatable, old.Used, old.Available = st.Capacity, st.Allocatable, st.Used, st.Available
+		old.Ingress, old.LastHeartbeatTime = st.Ingress, st.LastHeartbeatTime
+		apimeta.SetStatusCondition(&old.Conditions, st.Conditions[0])
+		return &old
+	}
+	for _, tc := range []struct {
+		name string
+		at   time.Time
+		edit func(old *v1alpha1.MemberClusterStatus)
+		want bool
+	}{
+		{name: "nothing new, heartbeat 30 s old", at: t0.Add(30 * time.Second), want: false},
+		{name: "nothing new, heartbeat 199 s old", at: t0.Add(beat - time.Second), want: false},
+		{name: "nothing new, heartbeat a third of the timeout old", at: t0.Add(beat), want: true},
+		{name: "usage changed", at: t0.Add(30 * time.Second), want: true, edit: func(old *v1alpha1.MemberClusterStatus) {
+			old.Used = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("3")}
+		}},
+		{name: "health changed", at: t0.Add(30 * time.Second), want: true, edit: func(old *v1alpha1.MemberClusterStatus) {
+			c := apimeta.FindStatusCondition(old.Conditions, v1alpha1.ClusterHealthy)
+			c.Status, c.Reason = metav1.ConditionFalse, ReasonFnNotAnswering
+		}},
+		{name: "no heartbeat yet", at: t0.Add(30 * time.Second), want: true, edit: func(old *v1alpha1.MemberClusterStatus) {
+			old.LastHeartbeatTime = nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := written()
+			if tc.edit != nil {
+				tc.edit(old)
+			}
+			mc := observed()
+			mc.Status = *old
+			st := observedStatus(mc, &healthy, tc.at)
+			if got := worthWriting(old, st, tc.at, beat); got != tc.want {
+				t.Errorf("worthWriting = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -36,7 +36,6 @@ const (
 	Lifecycle      = "lifecycle"
 	Parking        = "parking"
 	Deploy         = "deploy"
-	DNS            = "dns"
 	Reconcile      = "reconcile"
 	EventsFunction = "events"
 )
@@ -100,23 +99,23 @@ func Catalog() []Spec {
 		spec(TypeAppChanged, EventSource, subjectApp, KindFleetApp, AppChanged{},
 			"a FleetApp was created or its spec changed (metadata.generation)", Placement),
 		spec(TypeAppDeleted, EventSource, subjectApp, KindFleetApp, AppDeleted{},
-			"a FleetApp is being deleted", Deploy, DNS, Lifecycle),
+			"a FleetApp is being deleted", Deploy, Lifecycle),
 		spec(TypeAppPlaced, EventSource, subjectApp, KindFleetApp, AppPlaced{},
-			"a FleetApp's placement decision changed (status.placement)", Deploy, DNS, Lifecycle),
+			"a FleetApp's placement decision changed (status.placement)", Deploy, Lifecycle),
 		spec(TypeClusterChanged, EventSource, subjectCluster, KindMemberCluster, ClusterChanged{},
-			"a MemberCluster's spec, a condition (Healthy...) or a phase other than Ready, Parked, Failed changed; never a heartbeat", Placement, Lifecycle, DNS),
+			"a MemberCluster's spec, a condition (Healthy...) or a phase other than Ready, Parked, Failed changed; never a heartbeat", Placement, Lifecycle),
 		spec(TypeClusterReady, EventSource, subjectCluster, KindMemberCluster, ClusterReady{},
-			"a MemberCluster's phase turned Ready", Placement, DNS),
+			"a MemberCluster's phase turned Ready", Placement, Deploy),
 		spec(TypeClusterParked, EventSource, subjectCluster, KindMemberCluster, ClusterParked{},
-			"a MemberCluster's phase turned Parked", Placement, DNS),
+			"a MemberCluster's phase turned Parked", Placement),
 		spec(TypeClusterFailed, EventSource, subjectCluster, KindMemberCluster, ClusterFailed{},
-			"a MemberCluster's phase turned Failed", Placement, DNS),
+			"a MemberCluster's phase turned Failed", Placement),
 		spec(TypePoolChanged, EventSource, subjectPool, KindClusterPool, PoolChanged{},
 			"a ClusterPool was created or its spec changed", Placement, Lifecycle),
 		spec(TypeCapacityRequested, Placement, subjectApp, KindFleetApp, CapacityRequested{},
 			"placement wrote a new status.capacityRequest (a follow-up, sent after the write)", Lifecycle),
 		spec(TypeResyncDue, Scheduler, subjectSchedule, "", Tick{},
-			"the resync schedule fired: repair what events missed", Placement, Lifecycle, DNS),
+			"the resync schedule fired: repair what events missed", Placement, Deploy, Lifecycle),
 		spec(TypeReconcileDue, Scheduler, subjectSchedule, "", Tick{},
 			"the reconcile schedule fired: heartbeat, probes, capacity of every member", Reconcile),
 		spec(TypeParkingDue, Scheduler, subjectSchedule, "", Tick{},

@@ -108,6 +108,10 @@ type limits struct {
 // hour (Fn's most). Memory: to be measured (docs/benchmarks.md).
 func limitsOf(name string) limits {
 	switch name {
+	case Events:
+		// The events function waits for its handlers, lifecycle among
+		// them: its timeout is lifecycle's.
+		return limits{memoryMB: 128, timeout: 300, idleTimeout: 600}
 	case Lifecycle:
 		return limits{memoryMB: 256, timeout: 300, idleTimeout: 600}
 	case Placement:

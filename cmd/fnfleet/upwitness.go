@@ -21,8 +21,7 @@ import (
 // witness prints, as it happens, which function wrote what in the hub: each
 // FleetApp's and MemberCluster's managedFields name the field manager of
 // every field, and each function writes as a manager of its own
-// (fnfleet-placement, fnfleet-lifecycle..., or its executable's name,
-// client-go's default). A line is printed when a manager first writes an
+// (fnfleet-placement, fnfleet-lifecycle...; up itself is fnfleet-up). A line is printed when a manager first writes an
 // object, and when the set of fields it owns there changes; a rewrite of
 // the same fields (a heartbeat) prints nothing. It reads; it decides
 // nothing.
@@ -87,13 +86,11 @@ func (w *witness) saw(kind string, o metav1.Object) {
 }
 
 // function names the writer behind a field manager: the function for
-// fnfleet-<function>, "fnfleet up" for this command, else the manager.
+// fnfleet-<function> (up for this command, localmode.FieldManager), else
+// the manager as it is (fnfleet: a hub client that names no manager).
 func function(manager string) string {
 	if f, ok := strings.CutPrefix(manager, "fnfleet-"); ok {
 		return f
-	}
-	if manager == "fnfleet" {
-		return "fnfleet up"
 	}
 	return manager
 }
@@ -116,6 +113,9 @@ func ownedFields(e metav1.ManagedFieldsEntry) string {
 			continue
 		}
 		for k := range sub {
+			if k == "." { // the status field itself, not one of its fields
+				continue
+			}
 			out = append(out, "status."+strings.TrimPrefix(k, "f:"))
 		}
 	}

@@ -28,6 +28,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/fnfleet/fnfleet/fdk/cloudevent"
@@ -48,6 +49,10 @@ const hubName = "hub"
 // (fnfleet/<name>:<version>) in the hub Fn's images file.
 const FunctionsVersion = "0.0.1"
 
+// FieldManager is the field manager (the user agent) of the writes to the
+// hub through Fleet.HubClient.
+const FieldManager = "fnfleet-up"
+
 // Files and directories of a local fleet's work directory, beside the
 // provider's clusters/ and logs/.
 const (
@@ -67,12 +72,16 @@ const (
 )
 
 // localSchedules lays local mode's pace over the scheduler's defaults: a
-// parking sweep every 5 s, as a local cluster costs a flock and a /readyz
-// to look at, and a demo's idle TTL is seconds; the default minute would
-// make a parked cluster wait up to a minute past its TTL.
+// parking sweep and a reconcile every 5 s, as a local cluster costs a
+// flock and a /readyz to look at, and a demo's idle TTL is seconds. With
+// the defaults (a minute, 30 s) a cluster would park up to a minute past
+// its TTL, and a new member would wait up to 30 s for the capacity data
+// placement needs to place on it.
 const localSchedules = `schedules:
 - name: parking
   spec: "*/5 * * * * *"
+- name: reconcile
+  spec: "2-59/5 * * * * *"
 `
 
 // localPoll is how often lifecycle looks again at a local member in
@@ -201,7 +210,12 @@ func Up(ctx context.Context, cfg Config) (_ *Fleet, err error) {
 	if f.Hub, err = p.Create(ctx, local.ClusterSpec{Name: hubName, NodeLabels: map[string]string{"fnfleet.dev/role": "hub"}}); err != nil {
 		return nil, err
 	}
-	if f.HubClient, err = hub.New(f.Hub.RESTConfig); err != nil {
+	// up's own writes (the pools, and what its caller writes: the demo's
+	// FleetApp, --members) carry its name as their field manager, told
+	// apart from the functions'.
+	rc := rest.CopyConfig(f.Hub.RESTConfig)
+	rc.UserAgent = FieldManager
+	if f.HubClient, err = hub.New(rc); err != nil {
 		return nil, err
 	}
 	log.Info("installing the fnfleet API in the hub")

@@ -13,12 +13,17 @@
 package control
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 )
 
 // A step that loses a race is redone at most conflictAttempts times in
@@ -36,6 +41,32 @@ const (
 // conflictAttempts times; it returns step's last error.
 func onConflict(step func() error) error {
 	return retry.RetryOnConflict(wait.Backoff{Steps: conflictAttempts, Duration: conflictPause, Factor: 1, Jitter: 0.1}, step)
+}
+
+// appStep is one pass of a FleetApp shell: err is an I/O error with the hub
+// (a Conflict among them), outcome a failure the pass recorded.
+type appStep func(ctx context.Context, key types.NamespacedName) (app *v1alpha1.FleetApp, outcome, err error)
+
+// reconcileApp runs a FleetApp shell's step until it ends without a
+// Conflict, and returns the app it left, with the outcome as the error (so
+// the caller retries) and "<verb> FleetApp <key>" in front.
+func reconcileApp(ctx context.Context, verb string, key types.NamespacedName, step appStep) (*v1alpha1.FleetApp, error) {
+	var (
+		app     *v1alpha1.FleetApp
+		outcome error
+	)
+	err := onConflict(func() error {
+		var err error
+		app, outcome, err = step(ctx, key)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s FleetApp %s: %w", verb, key, err)
+	}
+	if outcome != nil {
+		return app, fmt.Errorf("%s FleetApp %s: %w", verb, key, outcome)
+	}
+	return app, nil
 }
 
 // setCondition sets the condition typ in conds. Its transition time moves

@@ -96,6 +96,12 @@ type LifecycleConfig struct {
 	// Machine and Parking tune the pure cores.
 	Machine lifecycle.Options
 	Parking parking.Options
+	// InstallTimeout bounds one install of charts/fn (the wait for it to be
+	// ready, and the rollback of a failed one); 0 means the installer's
+	// default. A caller that itself runs under a deadline (the lifecycle
+	// function, within its Fn timeout) sets it below that deadline, so an
+	// install is never killed half-way by its caller's end.
+	InstallTimeout time.Duration
 	// HTTPClient probes Fn endpoints; nil means a client of its own.
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
@@ -119,9 +125,11 @@ type Lifecycle struct {
 	secretNS  string
 	machine   lifecycle.Options
 	parking   parking.Options
-	http      *http.Client
-	now       func() time.Time
-	log       *slog.Logger
+	// installTimeout is LifecycleConfig.InstallTimeout.
+	installTimeout time.Duration
+	http           *http.Client
+	now            func() time.Time
+	log            *slog.Logger
 	// crashPoint, set only by tests, is called where a crash hurts most:
 	// "before <action>" once the phase that owns the action is persisted
 	// and before the action starts, and "installing" while Helm installs.
@@ -136,7 +144,7 @@ func NewLifecycle(cfg LifecycleConfig) (*Lifecycle, error) {
 	}
 	l := &Lifecycle{
 		hub: cfg.Hub, providers: cfg.Providers, installer: cfg.Installer, secretNS: cfg.SecretNamespace,
-		machine: cfg.Machine, parking: cfg.Parking, http: cfg.HTTPClient, now: cfg.Now, log: cfg.Logger,
+		machine: cfg.Machine, parking: cfg.Parking, installTimeout: cfg.InstallTimeout, http: cfg.HTTPClient, now: cfg.Now, log: cfg.Logger,
 	}
 	if l.secretNS == "" {
 		l.secretNS = DefaultSecretNamespace
@@ -421,7 +429,7 @@ func (l *Lifecycle) observe(ctx context.Context, m *member) (lifecycle.Observed,
 		obs.Unknown = err.Error()
 		return obs, nil
 	}
-	if m.release, err = l.installer.Status(inside, installer.Target{RESTConfig: m.rest}, fnRelease(m)); err != nil {
+	if m.release, err = l.installer.Status(inside, installer.Target{RESTConfig: m.rest}, fnRelease(m, l.installTimeout)); err != nil {
 		obs.Unknown = "read the Fn release: " + err.Error()
 		return obs, nil
 	}
@@ -557,7 +565,7 @@ func (l *Lifecycle) installFn(ctx context.Context, m *member) error {
 			}
 		}
 	}()
-	res, err := l.installer.Apply(ctx, installer.Target{RESTConfig: m.rest}, fnRelease(m))
+	res, err := l.installer.Apply(ctx, installer.Target{RESTConfig: m.rest}, fnRelease(m, l.installTimeout))
 	if errors.Is(err, installer.ErrInProgress) {
 		// Another call installs it; the next observation tells.
 		return nil
@@ -571,13 +579,13 @@ func (l *Lifecycle) installFn(ctx context.Context, m *member) error {
 
 // fnRelease is the release of charts/fn on the cluster: a LoadBalancer
 // Service, so the fleet has an endpoint to reach, plus what the provider
-// asks for.
-func fnRelease(m *member) installer.Release {
+// asks for; installed within timeout (0: the installer's default).
+func fnRelease(m *member, timeout time.Duration) installer.Release {
 	values := map[string]any{"service": map[string]any{"type": "LoadBalancer"}}
 	if v, ok := m.provider.(providers.FnValuer); ok {
 		values = v.FnValues(m.cluster)
 	}
-	return installer.Release{Values: values}
+	return installer.Release{Values: values, Timeout: timeout}
 }
 
 // recordFailure folds a failed action into the decision: a provider call

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -189,7 +188,7 @@ func TestLifecycleCreatesInstallsParksWakesDeletes(t *testing.T) {
 		t.Fatalf("fnEndpoint %q, want the data plane's loopback address", endpoint)
 	}
 	app := echoApp(b)
-	if err := (fndeploy.Deployer{}).Deploy(ctx, endpoint, app); err != nil {
+	if _, err := (fndeploy.Deployer{}).Apply(ctx, endpoint, app); err != nil {
 		t.Fatal(err)
 	}
 	if got := invoke(t, ctx, endpoint, "before parking"); got != "before parking" {
@@ -376,8 +375,8 @@ func requestWake(t testing.TB, ctx context.Context, b *bed, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	created.Status.CapacityRequest = &v1alpha1.CapacityRequest{Replicas: 1, Wake: []string{name}}
-	if _, err := b.hub.UpdateFleetAppStatus(ctx, created); err != nil {
+	request := &v1alpha1.FleetAppStatus{CapacityRequest: &v1alpha1.CapacityRequest{Replicas: 1, Wake: []string{name}}}
+	if _, err := b.hub.ApplyFleetAppStatus(ctx, created.Namespace, created.Name, created.ResourceVersion, control.PlacementManager, request); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.hub.DeleteFleetApp(context.Background(), created.Namespace, created.Name) })
@@ -394,18 +393,9 @@ func echoApp(b *bed) *v1alpha1.FnApp {
 // invoke calls the echo function through its trigger and returns the answer.
 func invoke(t *testing.T, ctx context.Context, endpoint, body string) string {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint+"/t/hello/echo", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("invoke: %s: %s", resp.Status, out)
+	code, out := call(t, ctx, http.MethodPost, endpoint+"/t/hello/echo", strings.NewReader(body))
+	if code != http.StatusOK {
+		t.Fatalf("invoke: %d: %s", code, out)
 	}
 	return string(out)
 }

@@ -278,13 +278,13 @@ func lifecycleUntouched(t *testing.T, mc *v1alpha1.MemberCluster, fnURL string) 
 	}
 }
 
-// ownedStatus is the set of status fields manager owns on mc's status
+// ownedStatus is the set of status fields manager owns on obj's status
 // subresource: top-level field names, and conditions as
 // f:conditions/<key>.
-func ownedStatus(t *testing.T, mc *v1alpha1.MemberCluster, manager string) map[string]bool {
+func ownedStatus(t *testing.T, obj metav1.Object, manager string) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
-	for _, e := range mc.ManagedFields {
+	for _, e := range obj.GetManagedFields() {
 		if e.Manager != manager || e.Subresource != "status" || e.FieldsV1 == nil {
 			continue
 		}
@@ -344,27 +344,45 @@ func runPod(t *testing.T, c kubernetes.Interface, ns, name string, labels map[st
 }
 
 type fnServer struct {
-	url  string
-	stop func()
+	// t is the test the server lives for, whichever subtest restarts it.
+	t      *testing.T
+	url    string
+	dir    string
+	images map[string]string
+	stop   func()
 }
 
 // startFn runs a real Fn server on a loopback port until stop or the end
 // of the test.
-func startFn(t *testing.T) *fnServer {
+func startFn(t *testing.T) *fnServer { return startFnWith(t, nil) }
+
+// startFnWith runs a real Fn server that runs images (image -> binary).
+func startFnWith(t *testing.T, images map[string]string) *fnServer {
+	t.Helper()
+	fs := &fnServer{t: t, dir: t.TempDir(), images: images}
+	fs.start("127.0.0.1:0")
+	return fs
+}
+
+// start serves on addr, with the data the server had before a stop.
+func (fs *fnServer) start(addr string) {
+	t := fs.t
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := fnserver.New(ctx, fnserver.Config{DataDir: t.TempDir(), Logger: testbed.Logger(t)})
+	srv, err := fnserver.New(ctx, fnserver.Config{DataDir: fs.dir, Images: fs.images, Logger: testbed.Logger(t)})
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
 	stopped := false
-	fs := &fnServer{url: "http://" + ln.Addr().String()}
+	fs.url = "http://" + ln.Addr().String()
 	fs.stop = func() {
 		if stopped {
 			return
@@ -379,8 +397,10 @@ func startFn(t *testing.T) *fnServer {
 		}
 	}
 	t.Cleanup(fs.stop)
-	return fs
 }
+
+// restart starts a stopped server again at the same address.
+func (fs *fnServer) restart() { fs.start(strings.TrimPrefix(fs.url, "http://")) }
 
 // racingHub is the real hub, with another writer that changes the
 // MemberCluster between the shell's read and its first write.

@@ -68,6 +68,10 @@ func TestLifecycleOverHours(t *testing.T) {
 	if err := b.hub.DeleteFleetApp(ctx, s.key.Namespace, s.key.Name); err != nil {
 		t.Fatal(err)
 	}
+	// Deploy's finalizer holds the app until its Fn app is off the member.
+	if app, err := s.deploy.Reconcile(ctx, s.key); err != nil || app != nil {
+		t.Fatalf("deploy of the deleted app = %v, %v; want it removed and gone", app, err)
+	}
 	left := clock.now()
 	s.step(t, ctx, name)
 	mc = s.member(t, ctx, name)
@@ -153,6 +157,7 @@ type shells struct {
 	clock       *fakeClock
 	admin       kubernetes.Interface
 	placement   *control.Placement
+	deploy      *control.Deploy
 	lifecycle   *control.Lifecycle
 	observation *control.Observation
 	key         types.NamespacedName
@@ -202,7 +207,10 @@ func newShells(t *testing.T, b *bed, clock *fakeClock) *shells {
 	if s.observation, err = control.NewObservation(control.ObservationConfig{Hub: b.hub, Now: clock.now, Logger: testbed.Logger(t)}); err != nil {
 		t.Fatal(err)
 	}
-	if s.placement, err = control.NewPlacement(control.PlacementConfig{Hub: b.hub, Deployer: fndeploy.Deployer{}, Now: clock.now, Logger: testbed.Logger(t)}); err != nil {
+	if s.placement, err = control.NewPlacement(control.PlacementConfig{Hub: b.hub, Now: clock.now, Logger: testbed.Logger(t)}); err != nil {
+		t.Fatal(err)
+	}
+	if s.deploy, err = control.NewDeploy(control.DeployConfig{Hub: b.hub, Fn: fndeploy.Deployer{}, Now: clock.now, Logger: testbed.Logger(t)}); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -269,8 +277,8 @@ func (s *shells) apply(t *testing.T, ctx context.Context) {
 	}
 }
 
-// settle runs rounds of the shells (placement, lifecycle of every member,
-// and observation of every member when observing) at the test's time until
+// settle runs rounds of the shells (placement, deploy, lifecycle of every
+// member, and observation of every member when observing) at the test's time until
 // done holds for the app, and returns the name of its first placement.
 func (s *shells) settle(t *testing.T, ctx context.Context, observing bool, done func(*v1alpha1.FleetApp) bool) string {
 	t.Helper()
@@ -296,11 +304,17 @@ func (s *shells) settle(t *testing.T, ctx context.Context, observing bool, done 
 	}
 }
 
+// place is a call of placement then one of deploy, as the placement
+// function's event calls the deploy function; it returns the app as
+// deploy left it.
 func (s *shells) place(t *testing.T, ctx context.Context) *v1alpha1.FleetApp {
 	t.Helper()
-	app, err := s.placement.Reconcile(ctx, s.key)
-	if err != nil {
+	if _, err := s.placement.Reconcile(ctx, s.key); err != nil {
 		t.Logf("placement: %v", err)
+	}
+	app, err := s.deploy.Reconcile(ctx, s.key)
+	if err != nil {
+		t.Logf("deploy: %v", err)
 		if app, err = s.b.hub.GetFleetApp(ctx, s.key.Namespace, s.key.Name); err != nil && !apierrors.IsNotFound(err) {
 			t.Fatal(err)
 		}

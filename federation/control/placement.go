@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -26,24 +26,21 @@ type AppHub interface {
 	ListMemberClusters(ctx context.Context) (*v1alpha1.MemberClusterList, error)
 	// ListClusterPools lists the pools placement may ask clusters of.
 	ListClusterPools(ctx context.Context) (*v1alpha1.ClusterPoolList, error)
-	// UpdateFleetAppStatus writes app's status, failing with a Conflict
-	// if the object changed since app was read.
-	UpdateFleetAppStatus(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error)
+	// ApplyFleetAppStatus applies st's fields as manager, at the
+	// resourceVersion read.
+	ApplyFleetAppStatus(ctx context.Context, namespace, name, resourceVersion, manager string, st *v1alpha1.FleetAppStatus) (*v1alpha1.FleetApp, error)
 	// CreateMemberCluster creates the clusters a capacity request names.
 	CreateMemberCluster(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCluster, error)
 }
 
-// Deployer puts an Fn app on the Fn server at endpoint (a member's
-// status.fnEndpoint), updating what exists and creating what is missing, so
-// deploying the same app twice changes nothing.
-type Deployer interface {
-	Deploy(ctx context.Context, endpoint string, app *v1alpha1.FnApp) error
-}
+// PlacementManager is placement's field manager on FleetApp status: it
+// owns placement, clustersPlaced, explanation, capacityRequest,
+// observedGeneration and the Placed condition.
+const PlacementManager = "fnfleet-placement"
 
 // PlacementConfig is what a Placement works with.
 type PlacementConfig struct {
-	Hub      AppHub
-	Deployer Deployer
+	Hub AppHub
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// HeartbeatTimeout is how old a member's heartbeat may be before
@@ -59,16 +56,14 @@ type PlacementConfig struct {
 const defaultHeartbeatTimeout = 10 * time.Minute
 
 // Placement is the shell of the placement function: it places one FleetApp
-// on the member clusters and deploys its Fn app to each selected member.
-// (The deploy function of a later issue takes the second half over, once
-// decisions travel as events.) It is safe for concurrent use; calls for the
-// same app converge on one status and one set of Fn apps.
+// on the member clusters and asks for the capacity it lacks. It only
+// decides: Deploy puts the Fn app where the decision says. It is safe for
+// concurrent use; calls for the same app converge on one status.
 type Placement struct {
-	hub      AppHub
-	deployer Deployer
-	now      func() time.Time
-	opts     placement.Options
-	log      *slog.Logger
+	hub  AppHub
+	now  func() time.Time
+	opts placement.Options
+	log  *slog.Logger
 
 	// planner keeps its snapshot cache across calls, as the long-lived
 	// placement function will; it serves one decision at a time.
@@ -78,10 +73,10 @@ type Placement struct {
 
 // NewPlacement returns the placement shell for cfg.
 func NewPlacement(cfg PlacementConfig) (*Placement, error) {
-	if cfg.Hub == nil || cfg.Deployer == nil {
-		return nil, errors.New("placement shell: a hub and a deployer are required")
+	if cfg.Hub == nil {
+		return nil, errors.New("placement shell: a hub is required")
 	}
-	p := &Placement{hub: cfg.Hub, deployer: cfg.Deployer, now: cfg.Now, log: cfg.Logger}
+	p := &Placement{hub: cfg.Hub, now: cfg.Now, log: cfg.Logger}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -95,33 +90,21 @@ func NewPlacement(cfg PlacementConfig) (*Placement, error) {
 	return p, nil
 }
 
-// Reconcile places the FleetApp key, deploys its Fn app to every member it
-// is placed on and writes the outcome into its status: the placement, the
-// explanation, the capacity request and the conditions Placed and Deployed.
-// It writes only when the status changed, with the resourceVersion it read;
-// on a Conflict it reads again and redoes the step.
+// Reconcile places the FleetApp key, creates the clusters its capacity
+// request names, and applies placement's fields of its status (the
+// placement, the explanation, the capacity request, the observed
+// generation and the Placed condition) as PlacementManager, so deploy's
+// fields are left alone. It writes only when those fields changed, with
+// the resourceVersion it read; on a Conflict it reads again and redoes the
+// step.
 //
 // It returns the FleetApp as the hub now holds it. A decision is recorded
-// even when a deploy failed (Deployed=False, with the reason); the error
-// then says what failed, so the caller retries. A FleetApp that no longer
-// exists is not an error: Reconcile returns nil, nil.
+// even when a cluster could not be requested; the error then says what
+// failed, so the caller retries. A FleetApp that no longer exists is not
+// an error: Reconcile returns nil, nil; one being deleted is left as it is
+// (deploy removes it from its members).
 func (p *Placement) Reconcile(ctx context.Context, key types.NamespacedName) (*v1alpha1.FleetApp, error) {
-	var (
-		app     *v1alpha1.FleetApp
-		outcome error // what the step could not do, recorded in the status
-	)
-	err := onConflict(func() error {
-		var err error
-		app, outcome, err = p.step(ctx, key)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("place FleetApp %s: %w", key, err)
-	}
-	if outcome != nil {
-		return app, fmt.Errorf("place FleetApp %s: %w", key, outcome)
-	}
-	return app, nil
+	return reconcileApp(ctx, "place", key, p.step)
 }
 
 // step is one read-decide-act-write pass. err is an I/O error (a Conflict
@@ -134,6 +117,10 @@ func (p *Placement) step(ctx context.Context, key types.NamespacedName) (app *v1
 	if err != nil {
 		return nil, nil, err
 	}
+	if read.DeletionTimestamp != nil {
+		// No new decision, and no capacity, for an app on its way out.
+		return read, nil, nil
+	}
 	members, err := p.hub.ListMemberClusters(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -143,28 +130,44 @@ func (p *Placement) step(ctx context.Context, key types.NamespacedName) (app *v1
 		return nil, nil, err
 	}
 	now := p.now()
-	want := read.DeepCopy()
+	have := placementStatus(&read.Status)
+	want := placementStatus(&read.Status)
 	d, err := p.decide(read, members.Items, pools.Items, now)
 	if err != nil {
 		// A policy placement cannot apply: the previous placement stays
 		// (its Fn apps still serve), and the condition says why nothing
 		// new was decided.
-		setCondition(&want.Status.Conditions, v1alpha1.AppPlaced, false, "InvalidPolicy", err.Error(), read.Generation, now)
+		setCondition(&want.Conditions, v1alpha1.AppPlaced, false, "InvalidPolicy", err.Error(), read.Generation, now)
 		outcome = err
 	} else {
-		recordDecision(&want.Status, d, read.Generation, now)
-		outcome = errors.Join(p.deploy(ctx, want, members.Items, now), p.requestClusters(ctx, want, pools.Items))
+		recordDecision(&want, d, read.Generation, now)
+		outcome = p.requestClusters(ctx, read, want.CapacityRequest, pools.Items)
 	}
 
-	if equality.Semantic.DeepEqual(read.Status, want.Status) {
+	if equality.Semantic.DeepEqual(have, want) {
 		return read, outcome, nil
 	}
-	written, err := p.hub.UpdateFleetAppStatus(ctx, want)
+	written, err := p.hub.ApplyFleetAppStatus(ctx, key.Namespace, key.Name, read.ResourceVersion, PlacementManager, &want)
 	if err != nil {
 		return nil, nil, err
 	}
-	p.log.Debug("placed FleetApp", "app", key.String(), "clusters", len(want.Status.Placement), "explanation", want.Status.Explanation)
+	p.log.Debug("placed FleetApp", "app", key.String(), "clusters", len(want.Placement), "explanation", want.Explanation)
 	return written, outcome, nil
+}
+
+// placementStatus is a copy of the part of st that placement owns.
+func placementStatus(st *v1alpha1.FleetAppStatus) v1alpha1.FleetAppStatus {
+	out := v1alpha1.FleetAppStatus{
+		Placement: slices.Clone(st.Placement), ClustersPlaced: st.ClustersPlaced, Explanation: st.Explanation,
+		ObservedGeneration: st.ObservedGeneration,
+	}
+	if r := st.CapacityRequest; r != nil {
+		out.CapacityRequest = r.DeepCopy()
+	}
+	if c := apimeta.FindStatusCondition(st.Conditions, v1alpha1.AppPlaced); c != nil {
+		out.Conditions = []metav1.Condition{*c}
+	}
+	return out
 }
 
 func (p *Placement) decide(app *v1alpha1.FleetApp, members []v1alpha1.MemberCluster, pools []v1alpha1.ClusterPool, now time.Time) (*placement.Decision, error) {
@@ -185,47 +188,13 @@ func recordDecision(st *v1alpha1.FleetAppStatus, d *placement.Decision, generati
 	setCondition(&st.Conditions, v1alpha1.AppPlaced, d.Unplaced == 0, "Decided", d.Explanation, generation, now)
 }
 
-// deploy puts app's Fn app on every member it is placed on, through each
-// member's Fn endpoint, and records the result as the Deployed condition.
-// A member that fails does not keep the others from getting the app.
-func (p *Placement) deploy(ctx context.Context, app *v1alpha1.FleetApp, members []v1alpha1.MemberCluster, now time.Time) error {
-	endpoints := make(map[string]string, len(members))
-	for i := range members {
-		endpoints[members[i].Name] = members[i].Status.FnEndpoint
-	}
-	var errs []error
-	for _, pl := range app.Status.Placement {
-		endpoint := endpoints[pl.Cluster]
-		if endpoint == "" {
-			errs = append(errs, fmt.Errorf("%s: no Fn endpoint in its MemberCluster status", pl.Cluster))
-			continue
-		}
-		if err := p.deployer.Deploy(ctx, endpoint, &app.Spec.App); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", pl.Cluster, err))
-		}
-	}
-	st := &app.Status
-	if len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, err := range errs {
-			msgs[i] = err.Error()
-		}
-		setCondition(&st.Conditions, v1alpha1.AppDeployed, false, "DeployFailed", strings.Join(msgs, "; "), app.Generation, now)
-		return fmt.Errorf("deploy Fn app %s: %w", app.Spec.App.Name, errors.Join(errs...))
-	}
-	setCondition(&st.Conditions, v1alpha1.AppDeployed, true, "Deployed",
-		fmt.Sprintf("Fn app %s deployed on %d clusters", app.Spec.App.Name, len(st.Placement)), app.Generation, now)
-	return nil
-}
-
 // requestClusters creates the MemberClusters the app's capacity request
 // names, from its pool, for lifecycle to provision. A name that exists is
 // success: the names derive from the app's UID and a slot, so a repeated or
 // concurrent decision asks for the same clusters. The pool's maxClusters is
 // held by lifecycle's admission (a cluster beyond it stays Pending), since
 // several apps may ask at once.
-func (p *Placement) requestClusters(ctx context.Context, app *v1alpha1.FleetApp, pools []v1alpha1.ClusterPool) error {
-	r := app.Status.CapacityRequest
+func (p *Placement) requestClusters(ctx context.Context, app *v1alpha1.FleetApp, r *v1alpha1.CapacityRequest, pools []v1alpha1.ClusterPool) error {
 	if r == nil || len(r.Create) == 0 {
 		return nil
 	}

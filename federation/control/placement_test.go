@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,8 +27,8 @@ import (
 
 // These tests drive the shell's logic against an in-memory hub that keeps
 // resourceVersions as the apiserver does (a status write carrying an old
-// one is a Conflict) and a deployer that records what each Fn server
-// holds. The shell on real clusters is test/e2e.
+// one is a Conflict). The shell on a real hub is in deploy_test.go, beside
+// the deploy shell, and test/e2e.
 
 var (
 	key = types.NamespacedName{Namespace: "default", Name: "hello"}
@@ -39,8 +38,7 @@ var (
 
 func TestPlacementWritesTheDecisionAtTheVersionItRead(t *testing.T) {
 	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
-	d := newDeployer()
-	p := newShell(t, h, d)
+	p := newShell(t, h)
 
 	got, err := p.Reconcile(t.Context(), key)
 	if err != nil {
@@ -59,14 +57,15 @@ func TestPlacementWritesTheDecisionAtTheVersionItRead(t *testing.T) {
 	if !strings.Contains(st.Explanation, "2/2 clusters fit") || st.CapacityRequest != nil || st.ObservedGeneration != 3 {
 		t.Errorf("explanation %q, capacity request %v, observed generation %d; want a fit, none, 3", st.Explanation, st.CapacityRequest, st.ObservedGeneration)
 	}
-	for _, typ := range []string{v1alpha1.AppPlaced, v1alpha1.AppDeployed} {
-		c := apimeta.FindStatusCondition(st.Conditions, typ)
-		if c == nil || c.Status != metav1.ConditionTrue || !c.LastTransitionTime.Time.Equal(now) || c.ObservedGeneration != 3 {
-			t.Errorf("condition %s = %+v, want True since the injected now, for generation 3", typ, c)
-		}
+	c := apimeta.FindStatusCondition(st.Conditions, v1alpha1.AppPlaced)
+	if c == nil || c.Status != metav1.ConditionTrue || !c.LastTransitionTime.Time.Equal(now) || c.ObservedGeneration != 3 {
+		t.Errorf("Placed = %+v, want True since the injected now, for generation 3", c)
 	}
-	if want := map[string]string{"http://eu.fn:8080": "hello", "http://us.fn:8080": "hello"}; !maps.Equal(d.apps(), want) {
-		t.Errorf("Fn apps %v, want %v (through each member's status.fnEndpoint)", d.apps(), want)
+	if c := apimeta.FindStatusCondition(st.Conditions, v1alpha1.AppDeployed); c != nil || len(st.Deployments) > 0 {
+		t.Errorf("placement wrote deploy's fields: Deployed %+v, deployments %v", c, st.Deployments)
+	}
+	if want := []string{control.PlacementManager}; !slices.Equal(h.managers(), want) {
+		t.Errorf("status applied by %v, want %v", h.managers(), want)
 	}
 }
 
@@ -78,7 +77,7 @@ func TestPlacementRereadsOnConflict(t *testing.T) {
 		app.Labels = map[string]string{"team": "payments"}
 		h.beforeWrite = nil
 	}
-	p := newShell(t, h, newDeployer())
+	p := newShell(t, h)
 
 	got, err := p.Reconcile(t.Context(), key)
 	if err != nil {
@@ -98,7 +97,7 @@ func TestPlacementRereadsOnConflict(t *testing.T) {
 func TestPlacementGivesUpAfterBoundedConflicts(t *testing.T) {
 	h := newHub(t, demoApp(), member("eu", "eu-west"))
 	h.beforeWrite = func(app *v1alpha1.FleetApp) { app.Labels = map[string]string{"bump": strconv.Itoa(h.gets)} }
-	p := newShell(t, h, newDeployer())
+	p := newShell(t, h)
 
 	_, err := p.Reconcile(t.Context(), key)
 	if !apierrors.IsConflict(err) {
@@ -109,65 +108,9 @@ func TestPlacementGivesUpAfterBoundedConflicts(t *testing.T) {
 	}
 }
 
-func TestPlacementRecordsTheDecisionWhenADeployFails(t *testing.T) {
-	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
-	d := newDeployer()
-	d.fail["http://us.fn:8080"] = errors.New("connection refused")
-	p := newShell(t, h, d)
-
-	got, err := p.Reconcile(t.Context(), key)
-	if err == nil || !strings.Contains(err.Error(), "us: connection refused") {
-		t.Fatalf("error %v, want one naming us and its failure", err)
-	}
-	if got == nil || placed(got.Status) != "eu=2,us=2" {
-		t.Fatalf("returned %v, want the app with its decision recorded", got)
-	}
-	if stored := h.app(); placed(stored.Status) != "eu=2,us=2" {
-		t.Errorf("hub holds placement %s, want the decision eu=2,us=2", placed(stored.Status))
-	}
-	c := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.AppDeployed)
-	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != "DeployFailed" || !strings.Contains(c.Message, "us: connection refused") {
-		t.Errorf("Deployed = %+v, want False, DeployFailed, naming us", c)
-	}
-	if !isTrue(got.Status, v1alpha1.AppPlaced) {
-		t.Errorf("Placed is not True: %+v", got.Status.Conditions)
-	}
-	if want := map[string]string{"http://eu.fn:8080": "hello"}; !maps.Equal(d.apps(), want) {
-		t.Errorf("Fn apps %v, want %v: a failing member does not keep the others from the app", d.apps(), want)
-	}
-
-	// Once the member answers, the next run deploys there and clears
-	// the condition.
-	delete(d.fail, "http://us.fn:8080")
-	got, err = p.Reconcile(t.Context(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !isTrue(got.Status, v1alpha1.AppDeployed) || len(d.apps()) != 2 {
-		t.Errorf("after recovery: Deployed %+v, Fn apps %v", got.Status.Conditions, d.apps())
-	}
-}
-
-func TestPlacementMemberWithoutFnEndpoint(t *testing.T) {
-	us := member("us", "us-east")
-	us.Status.FnEndpoint = ""
-	h := newHub(t, demoApp(), member("eu", "eu-west"), us)
-	p := newShell(t, h, newDeployer())
-
-	got, err := p.Reconcile(t.Context(), key)
-	if err == nil {
-		t.Fatal("no error for a member without an Fn endpoint")
-	}
-	c := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.AppDeployed)
-	if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "us: no Fn endpoint") {
-		t.Errorf("Deployed = %+v, want False naming us", c)
-	}
-}
-
 func TestPlacementIsIdempotent(t *testing.T) {
 	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
-	d := newDeployer()
-	p := newShell(t, h, d)
+	p := newShell(t, h)
 	ctx := t.Context()
 
 	first, err := p.Reconcile(ctx, key)
@@ -184,11 +127,9 @@ func TestPlacementIsIdempotent(t *testing.T) {
 	if placed(second.Status) != placed(first.Status) || !strings.Contains(second.Status.Explanation, "(kept)") {
 		t.Errorf("second run placed %s (%s), want the first decision %s, kept", placed(second.Status), second.Status.Explanation, placed(first.Status))
 	}
-	for _, typ := range []string{v1alpha1.AppPlaced, v1alpha1.AppDeployed} {
-		a, b := apimeta.FindStatusCondition(first.Status.Conditions, typ), apimeta.FindStatusCondition(second.Status.Conditions, typ)
-		if a.Status != b.Status || !a.LastTransitionTime.Equal(&b.LastTransitionTime) {
-			t.Errorf("condition %s moved from %+v to %+v", typ, a, b)
-		}
+	a, b := apimeta.FindStatusCondition(first.Status.Conditions, v1alpha1.AppPlaced), apimeta.FindStatusCondition(second.Status.Conditions, v1alpha1.AppPlaced)
+	if a.Status != b.Status || !a.LastTransitionTime.Equal(&b.LastTransitionTime) {
+		t.Errorf("Placed moved from %+v to %+v", a, b)
 	}
 	// From then on a run finds nothing to change and writes nothing.
 	writes := len(h.writtenAt())
@@ -199,25 +140,21 @@ func TestPlacementIsIdempotent(t *testing.T) {
 	if len(h.writtenAt()) != writes || third.ResourceVersion != second.ResourceVersion {
 		t.Errorf("third run wrote (writes %d -> %d, resourceVersion %s -> %s)", writes, len(h.writtenAt()), second.ResourceVersion, third.ResourceVersion)
 	}
-	if want := map[string]string{"http://eu.fn:8080": "hello", "http://us.fn:8080": "hello"}; !maps.Equal(d.apps(), want) {
-		t.Errorf("Fn apps %v, want %v", d.apps(), want)
-	}
 }
 
 func TestPlacementConcurrentCallsConverge(t *testing.T) {
 	// Two calls one after the other ...
 	seq := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
-	ps := newShell(t, seq, newDeployer())
+	ps := newShell(t, seq)
 	for range 2 {
 		if _, err := ps.Reconcile(t.Context(), key); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	// ... and ten at once end in the same status and the same Fn apps.
+	// ... and ten at once end in the same status.
 	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
-	d := newDeployer()
-	p := newShell(t, h, d)
+	p := newShell(t, h)
 	var wg sync.WaitGroup
 	errs := make([]error, 10)
 	for i := range errs {
@@ -230,9 +167,6 @@ func TestPlacementConcurrentCallsConverge(t *testing.T) {
 	if got, want := h.app().Status, seq.app().Status; !equality.Semantic.DeepEqual(got, want) {
 		t.Errorf("ten calls at once ended in\n%+v\nwant what two in a row end in\n%+v", got, want)
 	}
-	if want := map[string]string{"http://eu.fn:8080": "hello", "http://us.fn:8080": "hello"}; !maps.Equal(d.apps(), want) {
-		t.Errorf("Fn apps %v, want %v", d.apps(), want)
-	}
 }
 
 func TestPlacementShortFleetAsksForCapacity(t *testing.T) {
@@ -241,7 +175,7 @@ func TestPlacementShortFleetAsksForCapacity(t *testing.T) {
 	app := demoApp()
 	app.Spec.Demand.CPU = resource.MustParse("40")
 	h := newHub(t, app, member("eu", "eu-west"), member("us", "us-east"))
-	p := newShell(t, h, newDeployer())
+	p := newShell(t, h)
 
 	got, err := p.Reconcile(t.Context(), key)
 	if err != nil {
@@ -265,7 +199,7 @@ func TestPlacementAsksAPoolForClusters(t *testing.T) {
 		Spec: v1alpha1.ClusterPoolSpec{Provider: v1alpha1.ProviderSpec{Name: "local"}, Region: "ap-south", Nodes: 1, Tier: 1, MaxClusters: 3,
 			NodeCapacity: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi")}},
 	}}
-	p := newShell(t, h, newDeployer())
+	p := newShell(t, h)
 	got, err := p.Reconcile(t.Context(), key)
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +232,7 @@ func TestPlacementAsksAPoolForClusters(t *testing.T) {
 
 func TestPlacementInvalidPolicyKeepsThePreviousPlacement(t *testing.T) {
 	h := newHub(t, demoApp(), member("eu", "eu-west"), member("us", "us-east"))
-	p := newShell(t, h, newDeployer())
+	p := newShell(t, h)
 	if _, err := p.Reconcile(t.Context(), key); err != nil {
 		t.Fatal(err)
 	}
@@ -320,19 +254,31 @@ func TestPlacementInvalidPolicyKeepsThePreviousPlacement(t *testing.T) {
 	}
 }
 
+func TestPlacementLeavesAnAppBeingDeleted(t *testing.T) {
+	h := newHub(t, demoApp(), member("eu", "eu-west"))
+	h.edit(func(app *v1alpha1.FleetApp) {
+		app.DeletionTimestamp = &metav1.Time{Time: now}
+		app.Finalizers = []string{control.DeployFinalizer}
+	})
+	got, err := newShell(t, h).Reconcile(t.Context(), key)
+	if err != nil || got == nil || len(got.Status.Placement) > 0 || len(h.writtenAt()) > 0 {
+		t.Fatalf("got %v, %v after %d writes; want the app as it is, no decision written for an app on its way out", got, err, len(h.writtenAt()))
+	}
+}
+
 func TestPlacementOfADeletedApp(t *testing.T) {
 	h := newHub(t, demoApp(), member("eu", "eu-west"))
 	h.edit(func(app *v1alpha1.FleetApp) { app.Name = "other" })
-	p := newShell(t, h, newDeployer())
+	p := newShell(t, h)
 	got, err := p.Reconcile(t.Context(), key)
 	if got != nil || err != nil {
 		t.Fatalf("got %v, %v; want nothing to do", got, err)
 	}
 }
 
-func newShell(t *testing.T, h control.AppHub, d control.Deployer) *control.Placement {
+func newShell(t *testing.T, h control.AppHub) *control.Placement {
 	t.Helper()
-	p, err := control.NewPlacement(control.PlacementConfig{Hub: h, Deployer: d, Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)})
+	p, err := control.NewPlacement(control.PlacementConfig{Hub: h, Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -378,13 +324,14 @@ func member(name, region string) v1alpha1.MemberCluster {
 // concurrency: every write bumps the resourceVersion, and a status write
 // at another one is a Conflict.
 type hub struct {
-	mu      sync.Mutex
-	fa      *v1alpha1.FleetApp
-	members []v1alpha1.MemberCluster
-	pools   []v1alpha1.ClusterPool
-	rv      int
-	gets    int
-	written []string // the resourceVersion each status write carried
+	mu        sync.Mutex
+	fa        *v1alpha1.FleetApp
+	members   []v1alpha1.MemberCluster
+	pools     []v1alpha1.ClusterPool
+	rv        int
+	gets      int
+	written   []string // the resourceVersion each status write carried
+	appliedBy []string // the field manager of each status write that landed
 	// beforeWrite, when set, plays another writer that changes the app
 	// just before a status write lands.
 	beforeWrite func(*v1alpha1.FleetApp)
@@ -439,19 +386,27 @@ func (h *hub) CreateMemberCluster(_ context.Context, mc *v1alpha1.MemberCluster)
 	return mc.DeepCopy(), nil
 }
 
-func (h *hub) UpdateFleetAppStatus(_ context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error) {
+// ApplyFleetAppStatus plays server-side apply for placement's fields: it
+// sets them as st has them, and merges st's conditions by type.
+func (h *hub) ApplyFleetAppStatus(_ context.Context, _, name, resourceVersion, manager string, st *v1alpha1.FleetAppStatus) (*v1alpha1.FleetApp, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.written = append(h.written, app.ResourceVersion)
+	h.written = append(h.written, resourceVersion)
 	if h.beforeWrite != nil {
 		h.beforeWrite(h.fa)
 		h.bump()
 	}
-	if app.ResourceVersion != h.fa.ResourceVersion {
+	if resourceVersion != h.fa.ResourceVersion {
 		// As the hub client returns it: wrapped.
-		return nil, fmt.Errorf("update FleetApp status: %w", apierrors.NewConflict(gr, app.Name, errors.New("the object has been modified")))
+		return nil, fmt.Errorf("apply FleetApp status: %w", apierrors.NewConflict(gr, name, errors.New("the object has been modified")))
 	}
-	h.fa.Status = *app.Status.DeepCopy()
+	h.appliedBy = append(h.appliedBy, manager)
+	have := &h.fa.Status
+	have.Placement, have.ClustersPlaced, have.Explanation = slices.Clone(st.Placement), st.ClustersPlaced, st.Explanation
+	have.CapacityRequest, have.ObservedGeneration = st.CapacityRequest.DeepCopy(), st.ObservedGeneration
+	for _, c := range st.Conditions {
+		apimeta.SetStatusCondition(&have.Conditions, c)
+	}
 	h.bump()
 	return h.fa.DeepCopy(), nil
 }
@@ -496,37 +451,16 @@ func (h *hub) memberNames() []string {
 	return names
 }
 
+func (h *hub) managers() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.appliedBy)
+}
+
 func (h *hub) writtenAt() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]string(nil), h.written...)
-}
-
-// deployer records the Fn app each endpoint holds.
-type deployer struct {
-	mu       sync.Mutex
-	deployed map[string]string // endpoint -> Fn app name
-	fail     map[string]error  // endpoint -> the error its deploy returns
-}
-
-func newDeployer() *deployer {
-	return &deployer{deployed: map[string]string{}, fail: map[string]error{}}
-}
-
-func (d *deployer) Deploy(_ context.Context, endpoint string, app *v1alpha1.FnApp) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.fail[endpoint]; err != nil {
-		return err
-	}
-	d.deployed[endpoint] = app.Name
-	return nil
-}
-
-func (d *deployer) apps() map[string]string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return maps.Clone(d.deployed)
 }
 
 // placed is the placement as "cluster=replicas,...".
@@ -536,8 +470,4 @@ func placed(st v1alpha1.FleetAppStatus) string {
 		parts[i] = fmt.Sprintf("%s=%d", p.Cluster, p.Replicas)
 	}
 	return strings.Join(parts, ",")
-}
-
-func isTrue(st v1alpha1.FleetAppStatus, typ string) bool {
-	return apimeta.IsStatusConditionTrue(st.Conditions, typ)
 }

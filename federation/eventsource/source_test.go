@@ -334,8 +334,8 @@ func TestSource(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		app.Status.Placement = []v1alpha1.ClusterPlacement{{Cluster: "doomed", Replicas: 1}}
-		if app, err = hc.UpdateFleetAppStatus(ctx, app); err != nil {
+		placed := &v1alpha1.FleetAppStatus{Placement: []v1alpha1.ClusterPlacement{{Cluster: "doomed", Replicas: 1}}}
+		if app, err = hc.ApplyFleetAppStatus(ctx, "default", "doomed", app.ResourceVersion, "fnfleet-placement", placed); err != nil {
 			t.Fatal(err)
 		}
 		rec.waitForID(t, "default/doomed", changeID(events.TypeAppPlaced, "default/doomed", app))

@@ -5,10 +5,12 @@
 //
 // Apply is idempotent: what exists is updated in place, what is missing is
 // created, and nothing is deleted (as `fn deploy` never deletes triggers).
+// Remove deletes an app with what it holds, and is idempotent too.
 package fndeploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 
@@ -33,11 +35,10 @@ type Deployed struct {
 
 // Apply deploys app to the Fn server at baseURL (e.g. http://127.0.1.1:8080).
 func Apply(ctx context.Context, baseURL string, app *v1alpha1.FnApp) (Deployed, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil || u.Host == "" {
-		return Deployed{}, fmt.Errorf("deploy %s: bad Fn API URL %q: want scheme://host:port", app.Name, baseURL)
+	c, err := client(baseURL)
+	if err != nil {
+		return Deployed{}, fmt.Errorf("deploy %s: %w", app.Name, err)
 	}
-	c := clientv2.New(httptransport.New(u.Host, "/v2", []string{u.Scheme}), strfmt.Default)
 
 	appID, err := applyApp(ctx, c, app)
 	if err != nil {
@@ -62,22 +63,75 @@ func Apply(ctx context.Context, baseURL string, app *v1alpha1.FnApp) (Deployed, 
 	return out, nil
 }
 
+// Remove deletes the Fn app called appName from the Fn server at baseURL,
+// with its functions and triggers: DELETE /v2/apps/{id} removes them with
+// the app in one transaction, on the Fn server as on fnfleet's (both
+// stores delete the app's fns and triggers with it). An app that is not
+// there, or that another caller deleted meanwhile, is success.
+func Remove(ctx context.Context, baseURL, appName string) error {
+	c, err := client(baseURL)
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", appName, err)
+	}
+	id, err := appID(ctx, c, appName)
+	if err != nil {
+		return fmt.Errorf("remove app %s from %s: %w", appName, baseURL, err)
+	}
+	if id == "" {
+		return nil
+	}
+	_, err = c.Apps.DeleteApp(&apps.DeleteAppParams{Context: ctx, AppID: id})
+	if _, gone := errors.AsType[*apps.DeleteAppNotFound](err); err != nil && !gone {
+		return fmt.Errorf("remove app %s from %s: %w", appName, baseURL, err)
+	}
+	return nil
+}
+
+// client is an Fn API client for the server at baseURL.
+func client(baseURL string) (*clientv2.Fn, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("bad Fn API URL %q: want scheme://host:port", baseURL)
+	}
+	return clientv2.New(httptransport.New(u.Host, "/v2", []string{u.Scheme}), strfmt.Default), nil
+}
+
+// appID is the id of the app called name, or "" when there is none.
+func appID(ctx context.Context, c *clientv2.Fn, name string) (string, error) {
+	list, err := c.Apps.ListApps(&apps.ListAppsParams{Context: ctx, Name: &name})
+	if err != nil {
+		return "", err
+	}
+	for _, a := range list.Payload.Items {
+		if a.Name == name {
+			return a.ID, nil
+		}
+	}
+	return "", nil
+}
+
 func applyApp(ctx context.Context, c *clientv2.Fn, app *v1alpha1.FnApp) (string, error) {
-	list, err := c.Apps.ListApps(&apps.ListAppsParams{Context: ctx, Name: &app.Name})
-	if err != nil {
-		return "", err
-	}
 	body := &modelsv2.App{Name: app.Name, Config: app.Config}
-	if len(list.Payload.Items) > 0 {
-		id := list.Payload.Items[0].ID
-		_, err := c.Apps.UpdateApp(&apps.UpdateAppParams{Context: ctx, AppID: id, Body: body})
-		return id, err
-	}
-	created, err := c.Apps.CreateApp(&apps.CreateAppParams{Context: ctx, Body: body})
+	id, err := appID(ctx, c, app.Name)
 	if err != nil {
 		return "", err
 	}
-	return created.Payload.ID, nil
+	if id == "" {
+		created, err := c.Apps.CreateApp(&apps.CreateAppParams{Context: ctx, Body: body})
+		if err == nil {
+			return created.Payload.ID, nil
+		}
+		// Another caller created it since the list (two deploys at
+		// once): update theirs, as if it had been there.
+		if _, raced := errors.AsType[*apps.CreateAppConflict](err); !raced {
+			return "", err
+		}
+		if id, err = appID(ctx, c, app.Name); err != nil {
+			return "", err
+		}
+	}
+	_, err = c.Apps.UpdateApp(&apps.UpdateAppParams{Context: ctx, AppID: id, Body: body})
+	return id, err
 }
 
 func applyFn(ctx context.Context, c *clientv2.Fn, appID string, f *v1alpha1.Function) (*modelsv2.Fn, error) {

@@ -185,24 +185,33 @@ func hubError(err error) error {
 	return cloudevent.WithStatus(http.StatusServiceUnavailable, err)
 }
 
+// writeJSON answers v as indented JSON, for a person reading `fn invoke`'s
+// output (no \u003c for "<").
 func writeJSON(out io.Writer, status int, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		writeError(out, http.StatusInternalServerError, "encoding the answer: "+err.Error())
 		return
 	}
 	fdk.SetHeader(out, "Content-Type", "application/json")
 	fdk.WriteStatus(out, status)
-	_, _ = out.Write(append(b, '\n'))
+	_, _ = out.Write(b.Bytes())
 }
 
+// writeError answers {"message": ...}, as cloudevent.Handler and Fn do.
 func writeError(out io.Writer, status int, message string) {
-	b, _ := json.Marshal(struct {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(struct {
 		Message string `json:"message"`
 	}{message})
 	fdk.SetHeader(out, "Content-Type", "application/json")
 	fdk.WriteStatus(out, status)
-	_, _ = out.Write(b)
+	_, _ = out.Write(b.Bytes())
 }
 
 // writeEvent answers 200 with reply in binary mode.

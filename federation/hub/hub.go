@@ -215,12 +215,35 @@ func (c *Client) GetFleetApp(ctx context.Context, namespace, name string) (*v1al
 	return out, nil
 }
 
-// UpdateFleetAppStatus writes app's status, failing with a Conflict if the
-// object changed since app was read.
-func (c *Client) UpdateFleetAppStatus(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error) {
+// SetFleetAppFinalizers sets the FleetApp's finalizers, at the
+// resourceVersion the caller read, as SetMemberClusterFinalizers does for a
+// MemberCluster: a merge patch of metadata alone, a Conflict if the object
+// changed since.
+func (c *Client) SetFleetAppFinalizers(ctx context.Context, namespace, name, resourceVersion string, finalizers []string) (*v1alpha1.FleetApp, error) {
+	body, err := finalizersPatch(resourceVersion, finalizers)
+	if err != nil {
+		return nil, fmt.Errorf("set the finalizers of FleetApp %s/%s: %w", namespace, name, err)
+	}
 	out := &v1alpha1.FleetApp{}
-	if err := c.rest.Put().Namespace(app.Namespace).Resource(fleetApps).Name(app.Name).SubResource("status").Body(app).Do(ctx).Into(out); err != nil {
-		return nil, fmt.Errorf("update FleetApp %s/%s status: %w", app.Namespace, app.Name, err)
+	if err := c.rest.Patch(types.MergePatchType).Namespace(namespace).Resource(fleetApps).Name(name).Body(body).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("set the finalizers of FleetApp %s/%s: %w", namespace, name, err)
+	}
+	return out, nil
+}
+
+// ApplyFleetAppStatus sets, by server-side apply as field manager manager,
+// exactly the status fields st holds, at the resourceVersion the caller
+// read, as ApplyMemberClusterStatus does for a MemberCluster: placement and
+// deploy each write their own fields of one status (deployments and
+// conditions merge by cluster and by type) without rewriting the other's.
+func (c *Client) ApplyFleetAppStatus(ctx context.Context, namespace, name, resourceVersion, manager string, st *v1alpha1.FleetAppStatus) (*v1alpha1.FleetApp, error) {
+	body, err := statusApply("FleetApp", namespace, name, resourceVersion, st)
+	if err != nil {
+		return nil, fmt.Errorf("apply FleetApp %s/%s status: %w", namespace, name, err)
+	}
+	out := &v1alpha1.FleetApp{}
+	if err := c.applyStatus(ctx, c.rest.Patch(types.ApplyPatchType).Namespace(namespace).Resource(fleetApps).Name(name), manager, body).Into(out); err != nil {
+		return nil, fmt.Errorf("apply FleetApp %s/%s status as %s: %w", namespace, name, manager, err)
 	}
 	return out, nil
 }
@@ -251,15 +274,7 @@ func (c *Client) UpdateMemberCluster(ctx context.Context, mc *v1alpha1.MemberClu
 // it never drops a field this client's types do not know (one a newer
 // fnfleet added), and never rewrites the spec or status it read.
 func (c *Client) SetMemberClusterFinalizers(ctx context.Context, name, resourceVersion string, finalizers []string) (*v1alpha1.MemberCluster, error) {
-	if resourceVersion == "" {
-		return nil, fmt.Errorf("set the finalizers of MemberCluster %s: a resourceVersion is required, so that the write is fenced by the read", name)
-	}
-	if finalizers == nil {
-		finalizers = []string{} // null would leave them as they are
-	}
-	body, err := json.Marshal(map[string]any{
-		"metadata": map[string]any{"resourceVersion": resourceVersion, "finalizers": finalizers},
-	})
+	body, err := finalizersPatch(resourceVersion, finalizers)
 	if err != nil {
 		return nil, fmt.Errorf("set the finalizers of MemberCluster %s: %w", name, err)
 	}
@@ -270,6 +285,20 @@ func (c *Client) SetMemberClusterFinalizers(ctx context.Context, name, resourceV
 	return out, nil
 }
 
+// finalizersPatch is the merge patch that sets finalizers at
+// resourceVersion.
+func finalizersPatch(resourceVersion string, finalizers []string) ([]byte, error) {
+	if resourceVersion == "" {
+		return nil, errors.New("a resourceVersion is required, so that the write is fenced by the read")
+	}
+	if finalizers == nil {
+		finalizers = []string{} // null would leave them as they are
+	}
+	return json.Marshal(map[string]any{
+		"metadata": map[string]any{"resourceVersion": resourceVersion, "finalizers": finalizers},
+	})
+}
+
 // ApplyMemberClusterStatus sets, by server-side apply as field manager
 // manager, exactly the status fields st holds (its non-empty ones), at the
 // resourceVersion the caller read: a Conflict if the object changed since.
@@ -278,29 +307,44 @@ func (c *Client) SetMemberClusterFinalizers(ctx context.Context, name, resourceV
 // So lifecycle and reconcile each write their own fields of one status
 // without reading and rewriting the other's.
 func (c *Client) ApplyMemberClusterStatus(ctx context.Context, name, resourceVersion, manager string, st *v1alpha1.MemberClusterStatus) (*v1alpha1.MemberCluster, error) {
-	if resourceVersion == "" {
-		return nil, fmt.Errorf("apply MemberCluster %s status: a resourceVersion is required, so that the write is fenced by the read", name)
-	}
-	body, err := json.Marshal(map[string]any{
-		"apiVersion": v1alpha1.GroupVersion().String(),
-		"kind":       "MemberCluster",
-		"metadata":   map[string]any{"name": name, "resourceVersion": resourceVersion},
-		"status":     st,
-	})
+	body, err := statusApply("MemberCluster", "", name, resourceVersion, st)
 	if err != nil {
 		return nil, fmt.Errorf("apply MemberCluster %s status: %w", name, err)
 	}
 	out := &v1alpha1.MemberCluster{}
-	err = c.rest.Patch(types.ApplyPatchType).Resource(memberClusters).Name(name).SubResource("status").
+	if err := c.applyStatus(ctx, c.rest.Patch(types.ApplyPatchType).Resource(memberClusters).Name(name), manager, body).Into(out); err != nil {
+		return nil, fmt.Errorf("apply MemberCluster %s status as %s: %w", name, manager, err)
+	}
+	return out, nil
+}
+
+// statusApply is the apply configuration that sets status st on the
+// object kind namespace/name at resourceVersion.
+func statusApply(kind, namespace, name, resourceVersion string, status any) ([]byte, error) {
+	if resourceVersion == "" {
+		return nil, errors.New("a resourceVersion is required, so that the write is fenced by the read")
+	}
+	meta := map[string]any{"name": name, "resourceVersion": resourceVersion}
+	if namespace != "" {
+		meta["namespace"] = namespace
+	}
+	return json.Marshal(map[string]any{
+		"apiVersion": v1alpha1.GroupVersion().String(),
+		"kind":       kind,
+		"metadata":   meta,
+		"status":     status,
+	})
+}
+
+// applyStatus sends the apply patch body to req's status subresource as
+// manager.
+func (c *Client) applyStatus(ctx context.Context, req *rest.Request, manager string, body []byte) rest.Result {
+	return req.SubResource("status").
 		Param("fieldManager", manager).
 		// Each field has one writer by design, so a field another manager
 		// touched (a person with kubectl edit) is taken back.
 		Param("force", "true").
-		Body(body).Do(ctx).Into(out)
-	if err != nil {
-		return nil, fmt.Errorf("apply MemberCluster %s status as %s: %w", name, manager, err)
-	}
-	return out, nil
+		Body(body).Do(ctx)
 }
 
 // GetClusterPool reads the cluster pool called name.

@@ -129,6 +129,20 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("an app's Fn app name cannot change", func(t *testing.T) {
+		app := mustObject(t, fleetApp("renamed", ""))
+		if err := create(ctx, dyn, app); err != nil {
+			t.Fatalf("FleetApp refused: %v", err)
+		}
+		got, err := dyn.Resource(fleetApps).Namespace(app.GetNamespace()).Get(ctx, "renamed", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get: %v", err)
+		}
+		_ = unstructured.SetNestedField(got.Object, "other", "spec", "app", "name")
+		_, err = dyn.Resource(fleetApps).Namespace(app.GetNamespace()).Update(ctx, got, metav1.UpdateOptions{})
+		wantInvalid(t, err, "spec.app.name cannot change")
+	})
+
 	t.Run("status is a subresource", func(t *testing.T) {
 		mc, err := dyn.Resource(memberClusters).Get(ctx, "us-ashburn-local", metav1.GetOptions{})
 		if err != nil {

@@ -38,7 +38,10 @@ type FleetAppList struct {
 
 // FleetAppSpec is what a developer asks for.
 type FleetAppSpec struct {
-	// App is the Fn application deployed on every selected cluster.
+	// App is the Fn application deployed on every selected cluster. Its
+	// name cannot change: deploy finds the members' Fn apps by it, and a
+	// renamed app would leave the old one behind on every member.
+	// +kubebuilder:validation:XValidation:rule="self.name == oldSelf.name",message="spec.app.name cannot change: deploy finds the Fn app on each member by its name; create a FleetApp with the new name and delete this one"
 	App FnApp `json:"app"`
 
 	// Demand is how many replicas to run and what each one requests.
@@ -478,6 +481,61 @@ type FleetAppStatus struct {
 	// ObservedGeneration is the spec generation the decision was made for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Deployments is what deploy put on each member's Fn, one record per
+	// cluster: kept until the app is removed from that member, so a
+	// removal is never forgotten when the placement changes. Deploy owns
+	// it (and the Deployed condition); placement owns the fields above.
+	// +optional
+	// +listType=map
+	// +listMapKey=cluster
+	Deployments []AppDeployment `json:"deployments,omitempty"`
+}
+
+// DeploymentState is where one member's copy of the Fn app stands.
+// +kubebuilder:validation:Enum=Deploying;Deployed;Failed;Removing
+type DeploymentState string
+
+// Deployment states.
+const (
+	// DeploymentDeploying: deploy is about to put the Fn app on the
+	// member (recorded before the first Fn call there, so that a call
+	// that dies midway leaves a record of where the app may be).
+	DeploymentDeploying DeploymentState = "Deploying"
+	// DeploymentDeployed: the Fn app of the recorded generation is on the
+	// member's Fn.
+	DeploymentDeployed DeploymentState = "Deployed"
+	// DeploymentFailed: the last deploy to the member failed; message
+	// says why, and the next reconcile tries again.
+	DeploymentFailed DeploymentState = "Failed"
+	// DeploymentRemoving: the member is no longer placed (or the app is
+	// being deleted) and removing the Fn app there failed; retried until
+	// it is gone.
+	DeploymentRemoving DeploymentState = "Removing"
+)
+
+// AppDeployment records the Fn app on one member.
+type AppDeployment struct {
+	// Cluster is the MemberCluster name.
+	Cluster string `json:"cluster"`
+	// Endpoint is the Fn API base URL deployed to (the member's
+	// status.fnEndpoint at the time).
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+	// AppID is the Fn app's id on that server.
+	// +optional
+	AppID string `json:"appID,omitempty"`
+	// Generation is the FleetApp metadata.generation whose spec.app was
+	// deployed.
+	// +optional
+	Generation int64 `json:"generation,omitempty"`
+	// State is Deployed, Failed or Removing.
+	State DeploymentState `json:"state"`
+	// Message says what failed, for Failed and Removing.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Time is when the record last changed.
+	Time metav1.Time `json:"time"`
 }
 
 // ClusterPlacement is the share of the app one cluster runs.

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +16,7 @@ import (
 	"github.com/fnfleet/fnfleet/federation/events"
 	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/localmode"
+	"github.com/fnfleet/fnfleet/test/testbed"
 )
 
 // fleetFile reads the run's fleet.json.
@@ -140,7 +136,7 @@ func TestUpRunsTheFleetOnItsFunctions(t *testing.T) {
 			}
 			return fnURL != ""
 		})
-		assertEchoes(t, ctx, fnURL+"/t/hello/echo")
+		testbed.AssertEchoes(t, ctx, fnURL+"/t/hello/echo", "hello after the kills")
 		mcs, err := hc.ListMemberClusters(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -158,23 +154,4 @@ func TestUpRunsTheFleetOnItsFunctions(t *testing.T) {
 
 	r.signal(syscall.SIGINT)
 	r.assertNothingLeft(syscall.SIGINT)
-}
-
-// assertEchoes posts to url and checks the echo comes back.
-func assertEchoes(t *testing.T, ctx context.Context, url string) {
-	t.Helper()
-	body := fmt.Sprintf("hello at %s", time.Now().Format(time.RFC3339Nano))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(got) != body {
-		t.Errorf("%s answered %d %q, want 200 %q", url, resp.StatusCode, got, body)
-	}
 }

@@ -7,7 +7,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -83,7 +82,7 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	if !strings.HasPrefix(m.FnURL, "http://127.0.1.") || m.Region != "us-east" || m.Pool != "local-us-east" {
 		t.Errorf("fleet.json lists %+v, want its loopback data plane, region us-east, pool local-us-east", m)
 	}
-	assertAnswers(t, ctx, m.FnURL)
+	testbed.AssertEchoes(t, ctx, m.FnURL+"/t/hello/echo", "hello us-east")
 
 	// Deleted: the cluster parks once idle for its TTL, keeping its name
 	// and address.
@@ -115,7 +114,7 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	if woken.FnURL != m.FnURL {
 		t.Errorf("woken %s answers at %s, want its address kept, %s", name, woken.FnURL, m.FnURL)
 	}
-	assertAnswers(t, ctx, woken.FnURL)
+	testbed.AssertEchoes(t, ctx, woken.FnURL+"/t/hello/echo", "hello us-east")
 
 	closed = true
 	if err := fleet.Close(); err != nil {
@@ -218,23 +217,5 @@ func awaitMember(t *testing.T, ctx context.Context, fleet *localmode.Fleet, name
 			t.Fatalf("member %s not as wanted in fleet.json: %+v", name, f.Members)
 		case <-time.After(200 * time.Millisecond):
 		}
-	}
-}
-
-func assertAnswers(t *testing.T, ctx context.Context, fnURL string) {
-	t.Helper()
-	body := "hello us-east"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fnURL+"/t/hello/echo", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(got) != body {
-		t.Errorf("%s answered %d %q, want 200 %q", fnURL, resp.StatusCode, got, body)
 	}
 }

@@ -68,10 +68,11 @@ type Process struct {
 	stop chan struct{} // closed by Close
 	done chan struct{} // closed when supervising ended
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd // the instance running, nil between instances
-	exited chan struct{}
-	starts int
+	mu      sync.Mutex
+	cmd     *exec.Cmd // the instance running, nil between instances
+	started time.Time // when cmd started
+	exited  chan struct{}
+	starts  int
 
 	closeOnce sync.Once
 	closeErr  error
@@ -141,7 +142,7 @@ func (p *Process) startInstance() error {
 		p.mu.Unlock()
 		return fmt.Errorf("start %s: %w", p.spec.Path, err)
 	}
-	p.cmd, p.exited = cmd, make(chan struct{})
+	p.cmd, p.started, p.exited = cmd, time.Now(), make(chan struct{})
 	p.starts++
 	starts := p.starts
 	p.mu.Unlock()
@@ -164,12 +165,11 @@ func (p *Process) supervise() {
 	backoff := p.spec.MinBackoff
 	for {
 		p.mu.Lock()
-		cmd, exited := p.cmd, p.exited
+		cmd, started, exited := p.cmd, p.started, p.exited
 		p.mu.Unlock()
 		if cmd != nil {
-			began := time.Now()
 			err := cmd.Wait()
-			ran := time.Since(began)
+			ran := time.Since(started)
 			// Whatever the instance left in its group goes with it,
 			// so the next instance starts alone.
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

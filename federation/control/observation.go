@@ -121,7 +121,9 @@ func NewObservation(cfg ObservationConfig) (*Observation, error) {
 }
 
 // Reconcile looks at the member cluster called name and writes what it saw
-// at the resourceVersion it read; on a Conflict it reads again and writes
+// at the resourceVersion it read, when it differs from what the status
+// holds or the heartbeat is a third of the heartbeat timeout old (see
+// worthWriting); on a Conflict it reads again and writes
 // again (the member is looked at again only if the Secret or the Fn
 // endpoint it was looked at through changed). It returns when to look
 // next: ObservationResync from now, also with an error, so that a caller

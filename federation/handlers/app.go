@@ -105,7 +105,11 @@ type limits struct {
 // the installer's bound (InstallTimeout); the others do one bounded pass
 // over the hub. Idle timeouts keep the processes hot between events:
 // placement keeps its Planner's snapshot cache across calls, so it stays an
-// hour (Fn's most). Memory: to be measured (docs/benchmarks.md).
+// hour (Fn's most). Memory: every function links client-go and the
+// CloudEvents SDK; their peak RSS (VmHWM, TestFunctions) is 75-79 MiB, so
+// 128 MB leaves 60% headroom for a larger fleet's lists. lifecycle links
+// the Helm SDK too and runs an install inside a call (78 MiB without one):
+// 256 MB.
 func limitsOf(name string) limits {
 	switch name {
 	case Events:

@@ -45,6 +45,11 @@ const (
 	// cluster in motion, whose event is deferred; at rest, the resync tick
 	// looks again.
 	lifecycleResync = 5 * time.Minute
+	// installTimeout bounds one install of charts/fn inside a lifecycle
+	// call: under the function's 300 s Fn timeout (limitsOf), with a
+	// minute left for the step's reads and writes, so a call is never
+	// killed half-way through an install.
+	installTimeout = 4 * time.Minute
 )
 
 // config is a function's Fn config (app config and fn config).
@@ -159,8 +164,9 @@ func (c config) lifecycleShell(h *hub.Client, rc *rest.Config, log *slog.Logger)
 	}
 	return control.NewLifecycle(control.LifecycleConfig{
 		Hub: h, Providers: provs, Installer: installer.New(log),
-		Machine: lifecycle.Options{Poll: poll, Resync: lifecycleResync},
-		Logger:  log,
+		Machine:        lifecycle.Options{Poll: poll, Resync: lifecycleResync},
+		InstallTimeout: installTimeout,
+		Logger:         log,
 	})
 }
 

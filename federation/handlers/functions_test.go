@@ -26,7 +26,6 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/fnfleet/fnfleet/fdk/cloudevent"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
@@ -70,6 +69,8 @@ func startFleet(t *testing.T) *fleet {
 	for _, name := range handlers.Functions() {
 		images[handlers.ImagePrefix+name+":"+testVersion] = filepath.Join(f.bin, name)
 	}
+	// The apps deploy puts on the members (whose Fn is this one).
+	images["fnfleet/echo"] = filepath.Join(f.bin, "echo")
 
 	srvCtx, cancel := context.WithCancel(context.Background())
 	srv, err := fnserver.New(srvCtx, fnserver.Config{DataDir: t.TempDir(), Images: images, Logger: testbed.Logger(t)})
@@ -128,9 +129,13 @@ func buildFunctions(t *testing.T) string {
 // (Fn-Http-Status) and body.
 func (f *fleet) invoke(t *testing.T, fn string, body string) (int, []byte) {
 	t.Helper()
+	return f.invokeApp(t, handlers.AppName, fn, body)
+}
+
+func (f *fleet) invokeApp(t *testing.T, name, fn string, body string) (int, []byte) {
+	t.Helper()
 	ctx := t.Context()
 	c := clientv2.New(httptransport.New(strings.TrimPrefix(f.fnURL, "http://"), "/v2", []string{"http"}), strfmt.Default)
-	name := handlers.AppName
 	as, err := c.Apps.ListApps(&apps.ListAppsParams{Context: ctx, Name: &name})
 	if err != nil || len(as.Payload.Items) != 1 {
 		t.Fatalf("list app %s: %v", name, err)
@@ -236,15 +241,6 @@ func (f *fleet) applyStatus(t *testing.T, name, manager string, st *v1alpha1.Mem
 	}
 }
 
-// eventually polls cond every 100 ms for up to a generous minute.
-func eventually(t *testing.T, what string, cond func() (bool, error)) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) { return cond() })
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
 // TestFunctions runs the built functions on a real hub and a real Fn
 // server: one fleet for every case (a fleet costs ~10 s to start).
 func TestFunctions(t *testing.T) {
@@ -338,6 +334,23 @@ func TestFunctions(t *testing.T) {
 			if err := json.Unmarshal(body, &m); err != nil || status != http.StatusBadRequest || !strings.Contains(m.Message, bad.says) {
 				t.Errorf("%s: answered %d %s, want 400 saying %s", bad.body, status, body, bad.says)
 			}
+		}
+	})
+
+	t.Run("fn invoke deploy puts the app on its member", func(t *testing.T) {
+		status, body := f.invoke(t, handlers.Deploy, `{"app":"default/hello"}`)
+		var a handlers.DeployAnswer
+		if err := json.Unmarshal(body, &a); err != nil || status != http.StatusOK {
+			t.Fatalf("deploy answered %d %s (%v)", status, body, err)
+		}
+		if len(a.Deployments) != 1 || a.Deployments[0].Cluster != "eu" || a.Deployments[0].State != v1alpha1.DeploymentDeployed ||
+			a.Deployed == nil || a.Deployed.Status != metav1.ConditionTrue {
+			t.Errorf("deploy %s; want hello deployed on eu", body)
+		}
+		t.Logf("fn invoke fnfleet deploy:\n%s", body)
+		// eu's Fn is this one: the app answers there.
+		if status, body := f.invokeApp(t, "hello", "echo", "hi"); status != http.StatusOK || string(body) != "hi" {
+			t.Errorf("hello's echo answered %d %q, want 200 hi", status, body)
 		}
 	})
 
@@ -486,7 +499,7 @@ func checkMemory(t *testing.T, bin string) {
 			continue
 		}
 		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-		if err != nil || filepath.Dir(exe) != bin {
+		if _, ok := limits[filepath.Base(exe)]; err != nil || filepath.Dir(exe) != bin || !ok {
 			continue
 		}
 		name := filepath.Base(exe)
@@ -506,7 +519,7 @@ func checkMemory(t *testing.T, bin string) {
 			t.Errorf("function %s: peak RSS %d KiB is over its %d MB limit", name, hwmKB, limits[name])
 		}
 	}
-	for _, name := range []string{handlers.Events, handlers.Placement, handlers.Lifecycle, handlers.Reconcile, handlers.Parking} {
+	for _, name := range handlers.Functions() {
 		if !seen[name] {
 			t.Errorf("no process of function %s to measure", name)
 		}

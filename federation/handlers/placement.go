@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,7 +20,6 @@ import (
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/control"
 	"github.com/fnfleet/fnfleet/federation/events"
-	"github.com/fnfleet/fnfleet/federation/fndeploy"
 	"github.com/fnfleet/fnfleet/federation/hub"
 )
 
@@ -64,7 +62,7 @@ func buildPlacement(cfg config) (*placementShell, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := control.NewPlacement(control.PlacementConfig{Hub: h, Deployer: fndeploy.Deployer{}, Logger: log})
+	p, err := control.NewPlacement(control.PlacementConfig{Hub: h, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -133,35 +131,16 @@ func placementEvent(ctx context.Context, s *placementShell, e event.Event) (defe
 	return deferral{}, notHandled(Placement, e)
 }
 
-// placeAll places every FleetApp, fanOutLimit at a time. A policy that
-// cannot be applied is recorded in its app's status and is not this
-// event's failure.
+// placeAll places every FleetApp. A policy that cannot be applied is
+// recorded in its app's status and is not this event's failure.
 func (s *placementShell) placeAll(ctx context.Context) error {
-	list, err := s.hub.ListFleetApps(ctx)
-	if err != nil {
-		return hubError(fmt.Errorf("list FleetApps: %w", err))
-	}
-	keys := make([]string, len(list.Items))
-	for i := range list.Items {
-		keys[i] = list.Items[i].Namespace + "/" + list.Items[i].Name
-	}
-	var failed []error
-	for _, err := range fanOut(ctx, keys, func(ctx context.Context, _ int, key string) error {
-		k, _ := appKey(key)
-		_, _, err := s.place(ctx, k)
+	return forEveryApp(ctx, s.hub, func(ctx context.Context, key types.NamespacedName) error {
+		_, _, err := s.place(ctx, key)
 		if cloudevent.StatusOf(err) == http.StatusUnprocessableEntity {
 			return nil
 		}
 		return err
-	}) {
-		if err != nil {
-			failed = append(failed, err)
-		}
-	}
-	if len(failed) > 0 {
-		return hubError(fmt.Errorf("%d of %d FleetApps: %w", len(failed), len(keys), errors.Join(failed...)))
-	}
-	return nil
+	})
 }
 
 // place runs the shell for key and sends the capacity request on when it

@@ -17,10 +17,12 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fnfleet/fnfleet/fdk"
 	"github.com/fnfleet/fnfleet/fdk/cloudevent"
 	"github.com/fnfleet/fnfleet/federation/events"
+	"github.com/fnfleet/fnfleet/federation/hub"
 )
 
 // function is what every handler function shares: its shell, built once
@@ -261,4 +263,29 @@ func fanOut(ctx context.Context, names []string, step func(ctx context.Context, 
 	}
 	wg.Wait()
 	return errs
+}
+
+// forEveryApp runs step for every FleetApp, fanOutLimit at a time; the
+// apps that failed make one 503 naming them.
+func forEveryApp(ctx context.Context, h *hub.Client, step func(ctx context.Context, key types.NamespacedName) error) error {
+	list, err := h.ListFleetApps(ctx)
+	if err != nil {
+		return hubError(fmt.Errorf("list FleetApps: %w", err))
+	}
+	keys := make([]string, len(list.Items))
+	for i := range list.Items {
+		keys[i] = list.Items[i].Namespace + "/" + list.Items[i].Name
+	}
+	var failed []error
+	for i, err := range fanOut(ctx, keys, func(ctx context.Context, i int, _ string) error {
+		return step(ctx, types.NamespacedName{Namespace: list.Items[i].Namespace, Name: list.Items[i].Name})
+	}) {
+		if err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", keys[i], err))
+		}
+	}
+	if len(failed) > 0 {
+		return hubError(fmt.Errorf("%d of %d FleetApps: %w", len(failed), len(keys), errors.Join(failed...)))
+	}
+	return nil
 }

@@ -1,0 +1,113 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/fnfleet/fnfleet/fdk"
+	"github.com/fnfleet/fnfleet/fdk/cloudevent"
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/control"
+	"github.com/fnfleet/fnfleet/federation/events"
+	"github.com/fnfleet/fnfleet/federation/fndeploy"
+	"github.com/fnfleet/fnfleet/federation/hub"
+)
+
+type deployShell struct {
+	deploy *control.Deploy
+	hub    *hub.Client
+}
+
+// NewDeploy returns the deploy function: it brings every member's Fn to a
+// FleetApp's placement decision (control.Deploy: the Fn app where the app
+// is placed, removed where it no longer is) and records per member what it
+// did. JSON: {"app":"<namespace>/<name>"}, answered with the deployments.
+// Events: app.placed and app.deleted deploy that app; cluster.ready and
+// resync.due every FleetApp.
+func NewDeploy() fdk.Handler {
+	return &function[*deployShell]{name: Deploy, build: buildDeploy, event: deployEvent, json: deployJSON}
+}
+
+func buildDeploy(cfg config) (*deployShell, error) {
+	log, err := cfg.logger()
+	if err != nil {
+		return nil, err
+	}
+	h, _, err := cfg.hub()
+	if err != nil {
+		return nil, err
+	}
+	d, err := control.NewDeploy(control.DeployConfig{Hub: h, Fn: fndeploy.Deployer{}, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &deployShell{deploy: d, hub: h}, nil
+}
+
+// DeployAnswer is deploy's answer to a JSON call: what each member holds.
+type DeployAnswer struct {
+	App         string                   `json:"app"`
+	Deployments []v1alpha1.AppDeployment `json:"deployments"`
+	Deployed    *metav1.Condition        `json:"deployed,omitempty"`
+	Error       string                   `json:"error,omitempty"`
+}
+
+func deployJSON(ctx context.Context, s *deployShell, body []byte) (any, error) {
+	var req struct {
+		App string `json:"app"`
+	}
+	if err := decodeJSON(body, &req, appExample); err != nil {
+		return nil, err
+	}
+	if req.App == "" {
+		return nil, missing("app", appExample)
+	}
+	key, err := appKey(req.App)
+	if err != nil {
+		return nil, err
+	}
+	app, err := s.deploy.Reconcile(ctx, key)
+	if app == nil && err == nil {
+		return nil, cloudevent.Errorf(http.StatusNotFound, "FleetApp %s not found: apply it first (kubectl get fleetapps -A lists them)", key)
+	}
+	if app == nil {
+		return nil, hubError(err)
+	}
+	a := &DeployAnswer{App: key.String(), Deployments: app.Status.Deployments,
+		Deployed: apimeta.FindStatusCondition(app.Status.Conditions, v1alpha1.AppDeployed)}
+	if a.Deployments == nil {
+		a.Deployments = []v1alpha1.AppDeployment{}
+	}
+	if err != nil {
+		a.Error = err.Error()
+	}
+	return a, hubError(err)
+}
+
+func deployEvent(ctx context.Context, s *deployShell, e event.Event) (deferral, error) {
+	switch e.Type() {
+	case events.TypeAppPlaced, events.TypeAppDeleted:
+		key, err := appKey(e.Subject())
+		if err != nil {
+			return deferral{}, err
+		}
+		_, err = s.deploy.Reconcile(ctx, key)
+		return deferral{}, hubError(err)
+	case events.TypeClusterReady, events.TypeResyncDue:
+		return deferral{}, s.deployAll(ctx)
+	}
+	return deferral{}, notHandled(Deploy, e)
+}
+
+// deployAll deploys every FleetApp.
+func (s *deployShell) deployAll(ctx context.Context) error {
+	return forEveryApp(ctx, s.hub, func(ctx context.Context, key types.NamespacedName) error {
+		_, err := s.deploy.Reconcile(ctx, key)
+		return err
+	})
+}

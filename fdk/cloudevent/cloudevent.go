@@ -117,26 +117,35 @@ func Handler(fn HandlerFunc) fdk.Handler {
 			writeError(rw, status, err.Error())
 			return
 		}
-		if reply == nil {
-			rw.WriteHeader(http.StatusNoContent)
-			return
-		}
-		if err := reply.Validate(); err != nil {
-			writeError(rw, http.StatusInternalServerError, "handler returned an invalid reply event: "+validationMessage(err))
-			return
-		}
-		var buf bytes.Buffer
-		staged := &stagedWriter{header: http.Header{}, body: &buf}
-		if err := cehttp.WriteResponseWriter(binding.WithForceBinary(ctx), binding.ToMessage(reply), http.StatusOK, staged); err != nil {
-			writeError(rw, http.StatusInternalServerError, fmt.Sprintf("encoding the reply event: %v", err))
-			return
-		}
-		for k, vs := range staged.header {
-			rw.Header()[k] = vs
-		}
-		rw.WriteHeader(http.StatusOK)
-		_, _ = rw.Write(buf.Bytes())
+		WriteReply(ctx, rw, reply)
 	})
+}
+
+// WriteReply answers a call with reply in binary mode (200), or 204 when
+// reply is nil: how Handler answers, for a function that decodes events
+// itself (Decode). An invalid reply, or one that cannot be encoded, is
+// answered 500 with a message saying so.
+func WriteReply(ctx context.Context, out io.Writer, reply *event.Event) {
+	rw := responseWriter(out)
+	if reply == nil {
+		rw.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err := reply.Validate(); err != nil {
+		writeError(rw, http.StatusInternalServerError, "handler returned an invalid reply event: "+validationMessage(err))
+		return
+	}
+	var buf bytes.Buffer
+	staged := &stagedWriter{header: http.Header{}, body: &buf}
+	if err := cehttp.WriteResponseWriter(binding.WithForceBinary(ctx), binding.ToMessage(reply), http.StatusOK, staged); err != nil {
+		writeError(rw, http.StatusInternalServerError, fmt.Sprintf("encoding the reply event: %v", err))
+		return
+	}
+	for k, vs := range staged.header {
+		rw.Header()[k] = vs
+	}
+	rw.WriteHeader(http.StatusOK)
+	_, _ = rw.Write(buf.Bytes())
 }
 
 // StatusError is an error with the status the caller should see.

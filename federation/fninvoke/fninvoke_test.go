@@ -1,8 +1,6 @@
 package fninvoke_test
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"testing"
 
@@ -10,39 +8,12 @@ import (
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/fndeploy"
 	"github.com/fnfleet/fnfleet/federation/fninvoke"
-	"github.com/fnfleet/fnfleet/fnserver"
+	"github.com/fnfleet/fnfleet/test/testbed"
 )
-
-// startFn runs a real Fn server with the echo function as image echo.
-func startFn(t *testing.T) string {
-	t.Helper()
-	echo := fdktest.Build(t, "github.com/fnfleet/fnfleet/functions/echo")
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := fnserver.New(ctx, fnserver.Config{DataDir: t.TempDir(), Images: map[string]string{"echo": echo}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Fn server: %v", err)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("Fn server: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
 
 func TestInvokeFindsTheFunctionAgainAfterARedeploy(t *testing.T) {
 	ctx := t.Context()
-	url := startFn(t)
+	url := testbed.FnServer(t, map[string]string{"echo": fdktest.Build(t, "github.com/fnfleet/fnfleet/functions/echo")})
 	app := &v1alpha1.FnApp{Name: "tools", Functions: []v1alpha1.Function{{Name: "echo", Image: "echo"}}}
 	if _, err := fndeploy.Apply(ctx, url, app); err != nil {
 		t.Fatal(err)

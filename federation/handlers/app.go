@@ -107,9 +107,10 @@ type limits struct {
 // placement keeps its Planner's snapshot cache across calls, so it stays an
 // hour (Fn's most). Memory: every function links client-go and the
 // CloudEvents SDK; their peak RSS (VmHWM, TestFunctions) is 75-79 MiB, so
-// 128 MB leaves 60% headroom for a larger fleet's lists. lifecycle links
-// the Helm SDK too and runs an install inside a call (78 MiB without one):
-// 256 MB.
+// 128 MB leaves 60% headroom for a larger fleet's lists. lifecycle runs a
+// Helm install of charts/fn inside a call: 97 MiB after creating a local
+// member and installing Fn on it; 256 MB leaves room for a chart's larger
+// manifests and a slower cluster's longer wait.
 func limitsOf(name string) limits {
 	switch name {
 	case Events:

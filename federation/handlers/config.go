@@ -78,22 +78,27 @@ func (c config) logger() (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
 }
 
-// hub connects to the hub with the kubeconfig ConfigHubKubeconfig names.
-func (c config) hub() (*hub.Client, *rest.Config, error) {
+// hub connects to the hub with the kubeconfig ConfigHubKubeconfig names,
+// and gives the function's logger with it (what every shell is built on).
+func (c config) hub() (*hub.Client, *rest.Config, *slog.Logger, error) {
+	log, err := c.logger()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	path, err := c.need(ConfigHubKubeconfig, "the path of a kubeconfig for the hub")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rc, err := clientcmd.BuildConfigFromFlags("", path)
 	if err != nil {
-		return nil, nil, cloudevent.Errorf(http.StatusInternalServerError,
+		return nil, nil, nil, cloudevent.Errorf(http.StatusInternalServerError,
 			"function config %s=%s: not a readable kubeconfig (%v); set it to the hub's kubeconfig file", ConfigHubKubeconfig, path, err)
 	}
 	h, err := hub.New(rc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("hub client from %s: %w", path, err)
+		return nil, nil, nil, fmt.Errorf("hub client from %s: %w", path, err)
 	}
-	return h, rc, nil
+	return h, rc, log, nil
 }
 
 // invoker calls the other management functions through the hub's Fn API.

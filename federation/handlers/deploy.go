@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -10,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fnfleet/fnfleet/fdk"
-	"github.com/fnfleet/fnfleet/fdk/cloudevent"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/control"
 	"github.com/fnfleet/fnfleet/federation/events"
@@ -34,11 +32,7 @@ func NewDeploy() fdk.Handler {
 }
 
 func buildDeploy(cfg config) (*deployShell, error) {
-	log, err := cfg.logger()
-	if err != nil {
-		return nil, err
-	}
-	h, _, err := cfg.hub()
+	h, _, log, err := cfg.hub()
 	if err != nil {
 		return nil, err
 	}
@@ -58,22 +52,13 @@ type DeployAnswer struct {
 }
 
 func deployJSON(ctx context.Context, s *deployShell, body []byte) (any, error) {
-	var req struct {
-		App string `json:"app"`
-	}
-	if err := decodeJSON(body, &req, appExample); err != nil {
-		return nil, err
-	}
-	if req.App == "" {
-		return nil, missing("app", appExample)
-	}
-	key, err := appKey(req.App)
+	key, err := readApp(body)
 	if err != nil {
 		return nil, err
 	}
 	app, err := s.deploy.Reconcile(ctx, key)
 	if app == nil && err == nil {
-		return nil, cloudevent.Errorf(http.StatusNotFound, "FleetApp %s not found: apply it first (kubectl get fleetapps -A lists them)", key)
+		return nil, appNotFound(key)
 	}
 	if app == nil {
 		return nil, hubError(err)

@@ -2,10 +2,8 @@ package handlers_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,7 +33,6 @@ import (
 	"github.com/fnfleet/fnfleet/federation/handlers"
 	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
-	"github.com/fnfleet/fnfleet/fnserver"
 	"github.com/fnfleet/fnfleet/internal/fncontract"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
@@ -72,27 +69,16 @@ func startFleet(t *testing.T) *fleet {
 	// The apps deploy puts on the members (whose Fn is this one).
 	images["fnfleet/echo"] = filepath.Join(f.bin, "echo")
 
-	srvCtx, cancel := context.WithCancel(context.Background())
-	srv, err := fnserver.New(srvCtx, fnserver.Config{DataDir: t.TempDir(), Images: images, Logger: testbed.Logger(t)})
+	// lifecycle's local provider works in a directory this test owns:
+	// its watchdog and teardown (after the Fn server stops, cleanups
+	// running last-first) delete what lifecycle created there, as
+	// `fnfleet up` does for a fleet.
+	bins, err := testbed.Binaries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(srvCtx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Fn server: %v", err)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("Fn server: %v", err)
-		}
-	})
-	f.fnURL = "http://" + ln.Addr().String()
+	localWorkdir := testbed.Provider(t).Workdir()
+	f.fnURL = testbed.FnServer(t, images)
 	f.eventsURL = f.fnURL + "/t/" + handlers.AppName + handlers.EventsTrigger
 
 	app := handlers.App(testVersion, map[string]string{
@@ -101,6 +87,8 @@ func startFleet(t *testing.T) *fleet {
 		handlers.ConfigEventsURL:     f.eventsURL,
 		cloudevent.ConfigHMACSecret:  string(f.secret),
 		handlers.ConfigLogLevel:      "debug",
+		handlers.ConfigLocalWorkdir:  localWorkdir,
+		handlers.ConfigBin:           filepath.Dir(bins.Kwokctl),
 	})
 	if _, err := fndeploy.Apply(ctx, f.fnURL, app); err != nil {
 		t.Fatal(err)
@@ -401,6 +389,7 @@ func TestFunctions(t *testing.T) {
 		}
 	})
 
+	var burst string // the cluster pool ap-burst makes
 	t.Run("50 concurrent events create one cluster", func(t *testing.T) {
 		pool := &v1alpha1.ClusterPool{ObjectMeta: metav1.ObjectMeta{Name: "ap-burst"}, Spec: v1alpha1.ClusterPoolSpec{
 			Provider: v1alpha1.ProviderSpec{Name: "local"}, Region: "ap-south", Nodes: 1, Tier: 1, MaxClusters: 3,
@@ -442,7 +431,42 @@ func TestFunctions(t *testing.T) {
 			}
 		}
 		if len(made) != 1 {
-			t.Errorf("pool ap-burst made %v, want exactly one cluster", made)
+			t.Fatalf("pool ap-burst made %v, want exactly one cluster", made)
+		}
+		burst = made[0]
+	})
+
+	t.Run("lifecycle creates the pool's cluster and installs Fn", func(t *testing.T) {
+		if burst == "" {
+			t.Fatal("the case before made no cluster to bring up")
+		}
+		// No event source here re-delivers deferrals: the test asks
+		// again when lifecycle says, as the event source would, until the
+		// cluster is Ready or a generous deadline passes.
+		deadline := time.Now().Add(5 * time.Minute)
+		body := fmt.Sprintf(`{"cluster":%q}`, burst)
+		for {
+			status, out := f.invoke(t, handlers.Lifecycle, body)
+			var a handlers.LifecycleAnswer
+			if err := json.Unmarshal(out, &a); err != nil {
+				t.Fatalf("lifecycle answered %d %s (%v)", status, out, err)
+			}
+			if a.Phase == v1alpha1.PhaseReady {
+				t.Logf("fn invoke fnfleet lifecycle, Ready:\n%s", out)
+				return
+			}
+			if a.Phase == v1alpha1.PhaseFailed || time.Now().After(deadline) {
+				t.Fatalf("cluster %s not Ready: %s", burst, out)
+			}
+			wait := time.Second
+			if a.AskAgainAt != nil {
+				wait = min(max(time.Until(*a.AskAgainAt), 100*time.Millisecond), 5*time.Second)
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatal(ctx.Err())
+			case <-time.After(wait):
+			}
 		}
 	})
 

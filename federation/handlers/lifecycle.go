@@ -41,11 +41,7 @@ func NewLifecycle() fdk.Handler {
 }
 
 func buildLifecycle(cfg config) (*lifecycleShell, error) {
-	log, err := cfg.logger()
-	if err != nil {
-		return nil, err
-	}
-	h, rc, err := cfg.hub()
+	h, rc, log, err := cfg.hub()
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -27,9 +26,6 @@ import (
 // hands it to lifecycle, whose call may take its whole Fn timeout.
 const followUpTimeout = 2 * lifecycleCallTimeout
 
-// appExample is what placement and deploy read.
-const appExample = `{"app":"default/hello"}`
-
 // placementShell is what the placement function keeps while hot: the
 // shell, whose Planner keeps its snapshot cache across calls.
 type placementShell struct {
@@ -50,11 +46,7 @@ func NewPlacement() fdk.Handler {
 }
 
 func buildPlacement(cfg config) (*placementShell, error) {
-	log, err := cfg.logger()
-	if err != nil {
-		return nil, err
-	}
-	h, _, err := cfg.hub()
+	h, _, log, err := cfg.hub()
 	if err != nil {
 		return nil, err
 	}
@@ -83,22 +75,13 @@ type PlacementAnswer struct {
 }
 
 func placementJSON(ctx context.Context, s *placementShell, body []byte) (any, error) {
-	var req struct {
-		App string `json:"app"`
-	}
-	if err := decodeJSON(body, &req, appExample); err != nil {
-		return nil, err
-	}
-	if req.App == "" {
-		return nil, missing("app", appExample)
-	}
-	key, err := appKey(req.App)
+	key, err := readApp(body)
 	if err != nil {
 		return nil, err
 	}
 	app, sent, err := s.place(ctx, key)
 	if app == nil && err == nil {
-		return nil, cloudevent.Errorf(http.StatusNotFound, "FleetApp %s not found: apply it first (kubectl get fleetapps -A lists them)", key)
+		return nil, appNotFound(key)
 	}
 	if app == nil {
 		return nil, err
@@ -203,13 +186,4 @@ func (s *placementShell) followUp(ctx context.Context, before, after *v1alpha1.F
 		}
 	}()
 	return "sending " + id + " to " + s.send.Sink()
-}
-
-// appKey reads "<namespace>/<name>".
-func appKey(s string) (types.NamespacedName, error) {
-	ns, name, ok := strings.Cut(s, "/")
-	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return types.NamespacedName{}, cloudevent.Errorf(http.StatusBadRequest, "app %q is not <namespace>/<name>; send JSON like %s", s, appExample)
-	}
-	return types.NamespacedName{Namespace: ns, Name: name}, nil
 }

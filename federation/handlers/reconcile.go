@@ -34,11 +34,7 @@ func NewReconcile() fdk.Handler {
 }
 
 func buildReconcile(cfg config) (*reconcileShell, error) {
-	log, err := cfg.logger()
-	if err != nil {
-		return nil, err
-	}
-	h, _, err := cfg.hub()
+	h, _, log, err := cfg.hub()
 	if err != nil {
 		return nil, err
 	}

@@ -14,9 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fnfleet/fnfleet/fdk"
@@ -105,16 +103,14 @@ func (f *function[S]) serveEvent(ctx context.Context, s S, header http.Header, b
 		writeError(out, status, fmt.Sprintf("%s: %v", f.name, err))
 		return
 	}
-	if d.at.IsZero() {
-		fdk.WriteStatus(out, http.StatusNoContent)
-		return
+	var reply *event.Event
+	if !d.at.IsZero() {
+		if reply, err = events.Defer(*e, d.at, d.reason); err != nil {
+			writeError(out, http.StatusInternalServerError, fmt.Sprintf("%s: %v", f.name, err))
+			return
+		}
 	}
-	reply, err := events.Defer(*e, d.at, d.reason)
-	if err != nil {
-		writeError(out, http.StatusInternalServerError, fmt.Sprintf("%s: %v", f.name, err))
-		return
-	}
-	writeEvent(ctx, out, reply)
+	cloudevent.WriteReply(ctx, out, reply)
 }
 
 // shellFor returns the shell, building it on the first call that can.
@@ -216,32 +212,6 @@ func writeError(out io.Writer, status int, message string) {
 	_, _ = out.Write(b.Bytes())
 }
 
-// writeEvent answers 200 with reply in binary mode.
-func writeEvent(ctx context.Context, out io.Writer, reply *event.Event) {
-	rw := &eventWriter{header: http.Header{}}
-	if err := cehttp.WriteResponseWriter(binding.WithForceBinary(ctx), binding.ToMessage(reply), http.StatusOK, rw); err != nil {
-		writeError(out, http.StatusInternalServerError, "encoding the reply event: "+err.Error())
-		return
-	}
-	for k, vs := range rw.header {
-		for _, v := range vs {
-			fdk.AddHeader(out, k, v)
-		}
-	}
-	fdk.WriteStatus(out, http.StatusOK)
-	_, _ = out.Write(rw.body.Bytes())
-}
-
-// eventWriter collects an encoded reply event.
-type eventWriter struct {
-	header http.Header
-	body   bytes.Buffer
-}
-
-func (w *eventWriter) Header() http.Header         { return w.header }
-func (w *eventWriter) WriteHeader(int)             {}
-func (w *eventWriter) Write(p []byte) (int, error) { return w.body.Write(p) }
-
 // fanOut runs step for every name (and its index), at most fanOutLimit at
 // a time, and returns each one's error by index.
 func fanOut(ctx context.Context, names []string, step func(ctx context.Context, i int, name string) error) []error {
@@ -288,4 +258,35 @@ func forEveryApp(ctx context.Context, h *hub.Client, step func(ctx context.Conte
 		return hubError(fmt.Errorf("%d of %d FleetApps: %w", len(failed), len(keys), errors.Join(failed...)))
 	}
 	return nil
+}
+
+// appExample is what placement and deploy read.
+const appExample = `{"app":"default/hello"}`
+
+// readApp reads placement's and deploy's JSON request: the FleetApp's key.
+func readApp(body []byte) (types.NamespacedName, error) {
+	var req struct {
+		App string `json:"app"`
+	}
+	if err := decodeJSON(body, &req, appExample); err != nil {
+		return types.NamespacedName{}, err
+	}
+	if req.App == "" {
+		return types.NamespacedName{}, missing("app", appExample)
+	}
+	return appKey(req.App)
+}
+
+// appKey reads "<namespace>/<name>".
+func appKey(s string) (types.NamespacedName, error) {
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return types.NamespacedName{}, cloudevent.Errorf(http.StatusBadRequest, "app %q is not <namespace>/<name>; send JSON like %s", s, appExample)
+	}
+	return types.NamespacedName{Namespace: ns, Name: name}, nil
+}
+
+// appNotFound is a JSON call's 404 for a FleetApp that does not exist.
+func appNotFound(key types.NamespacedName) error {
+	return cloudevent.Errorf(http.StatusNotFound, "FleetApp %s not found: apply it first (kubectl get fleetapps -A lists them)", key)
 }

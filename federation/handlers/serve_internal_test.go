@@ -2,12 +2,15 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/fnfleet/fnfleet/fdk"
 	"github.com/fnfleet/fnfleet/fdk/cloudevent"
@@ -107,6 +110,78 @@ func TestCombine(t *testing.T) {
 	t.Run("done", func(t *testing.T) {
 		if reply, err := combine(e, []handlerOutcome{{name: Deploy, status: 204}}); reply != nil || err != nil {
 			t.Errorf("combine = %v, %v; want nothing (204)", reply, err)
+		}
+	})
+}
+
+// TestFrameAnswersEventsInBothModes runs the frame every handler function
+// shares over a step of the test's making: a CloudEvent in binary or
+// structured mode gets 204 or the deferral, JSON gets JSON.
+func TestFrameAnswersEventsInBothModes(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 2, 0, time.UTC)
+	f := &function[string]{
+		name:  "test",
+		build: func(config) (string, error) { return "shell", nil },
+		event: func(_ context.Context, _ string, e event.Event) (deferral, error) {
+			if e.Subject() == "moving" {
+				return deferral{at: at, reason: "in motion"}, nil
+			}
+			return deferral{}, nil
+		},
+		json: func(_ context.Context, s string, body []byte) (any, error) {
+			var req struct {
+				Cluster string `json:"cluster"`
+			}
+			if err := decodeJSON(body, &req, clusterExample); err != nil {
+				return nil, err
+			}
+			return map[string]string{"shell": s, "cluster": req.Cluster}, nil
+		},
+	}
+	binary := func(subject string) http.Header {
+		return http.Header{"Ce-Specversion": {"1.0"}, "Ce-Id": {"1"}, "Ce-Source": {"/fnfleet/event-source"},
+			"Ce-Type": {events.TypeClusterChanged}, "Ce-Subject": {subject}, "Content-Type": {"application/json"}}
+	}
+	structured := http.Header{"Content-Type": {"application/cloudevents+json"}}
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		body   string
+		status int
+		wantAt bool
+	}{
+		{"binary, done", binary("still"), `{}`, http.StatusNoContent, false},
+		{"binary, in motion", binary("moving"), `{}`, http.StatusOK, true},
+		{"structured, in motion", structured, `{"specversion":"1.0","id":"1","source":"/x","type":"` + events.TypeClusterChanged + `","subject":"moving","data":{}}`, http.StatusOK, true},
+		{"malformed structured", structured, `{"specversion":"1.0"`, http.StatusBadRequest, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := serve(f, nil, tc.header, tc.body)
+			if rec.Code != tc.status {
+				t.Fatalf("answered %d %s, want %d", rec.Code, rec.Body, tc.status)
+			}
+			if !tc.wantAt {
+				return
+			}
+			reply, err := cloudevent.Decode(context.Background(), rec.Header(), rec.Body.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := events.AskAgainAt(reply)
+			if err != nil || !got.Equal(at) || reply.Type() != events.TypeEventDeferred || reply.Subject() != "moving" {
+				t.Errorf("reply %v (ask again at %v, %v); want a deferral of moving to %v", reply, got, err, at)
+			}
+		})
+	}
+	t.Run("json", func(t *testing.T) {
+		rec := serve(f, nil, http.Header{"Content-Type": {"application/json"}}, `{"cluster":"eu"}`)
+		if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"cluster": "eu"`) {
+			t.Errorf("answered %d %s, want 200 with the answer", rec.Code, rec.Body)
+		}
+		rec = serve(f, nil, http.Header{}, `{"cluster":"eu","extra":1}`)
+		var m struct{ Message string }
+		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil || rec.Code != http.StatusBadRequest || !strings.Contains(m.Message, clusterExample) {
+			t.Errorf("answered %d %s, want 400 showing %s", rec.Code, rec.Body, clusterExample)
 		}
 	})
 }

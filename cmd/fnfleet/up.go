@@ -241,7 +241,7 @@ func runUp(ctx context.Context, o upOptions, stdout io.Writer) (err error) {
 			return err
 		}
 	}
-	printFleet(stdout, fleet, bins.Kubectl, logPath, fnfleet, dir)
+	printFleet(stdout, fleet, bins.Kubectl, logPath, fnfleet, dir, o.demo)
 	<-ctx.Done()
 	return nil
 }
@@ -639,7 +639,9 @@ func demoApp() *v1alpha1.FleetApp {
 	}
 }
 
-func printFleet(w io.Writer, f *localmode.Fleet, kubectl, logPath, fnfleet, workdir string) {
+// printFleet prints where everything is, and after the demo how to call
+// its app.
+func printFleet(w io.Writer, f *localmode.Fleet, kubectl, logPath, fnfleet, workdir string, demo bool) {
 	fmt.Fprintf(w, "\nThe fleet now (%s, rewritten as members change and processes restart):\n\n", f.FleetFile)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CLUSTER\tREGION\tPHASE\tFN URL\tKUBECONFIG")
@@ -667,7 +669,7 @@ func printFleet(w io.Writer, f *localmode.Fleet, kubectl, logPath, fnfleet, work
 	}
 	var calls []string
 	for _, m := range members {
-		if m.FnURL != "" {
+		if demo && m.FnURL != "" {
 			calls = append(calls, fmt.Sprintf("  curl -d 'hello %s' %s/t/hello/echo\n", m.Region, m.FnURL))
 		}
 	}

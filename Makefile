@@ -79,8 +79,8 @@ build: ## build the fnfleet CLI and every function (echo, events, placement, dep
 	$(GO) build -o $(BIN)/ ./cmd/fnfleet ./functions/...
 
 .PHONY: run
-run: tools build ## bring up a local fleet (hub, pools, the shells): a cluster created, parked and woken for an app; until Ctrl-C
-	$(BIN)/fnfleet up
+run: tools build ## bring up a local fleet (hub, its Fn running the fleet's functions, scheduler, event source): a cluster created, parked and woken for an app; until Ctrl-C
+	$(BIN)/fnfleet up --demo
 
 .PHONY: test
 # build: the local provider runs bin/fnfleet as each cluster's data plane.

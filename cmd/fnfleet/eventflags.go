@@ -44,7 +44,7 @@ func (f *senderFlags) markFiles(cmd *cobra.Command) {
 // events go unsigned. Mistakes are usage errors.
 func (f *senderFlags) signer() (events.Signer, error) {
 	if f.to == "" {
-		return nil, usageErrorf("--to URL is required: fleet.json names no events URL yet; pass the URL of the events function, e.g. --to http://127.0.0.1:8080/t/fnfleet/events")
+		return nil, usageErrorf("--to URL is required: the URL of the events function, e.g. --to http://127.0.0.1:8080/t/fnfleet/events (a local fleet's fleet.json names it as eventsURL)")
 	}
 	switch {
 	case f.secretFile != "" && f.tokenFile != "":

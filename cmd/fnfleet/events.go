@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fnfleet/fnfleet/federation/events"
+	"github.com/fnfleet/fnfleet/federation/localmode"
 )
 
 func newEventsCommand() *cobra.Command {
@@ -25,11 +27,10 @@ func newEventsCommand() *cobra.Command {
 		Long: `Work with fnfleet's CloudEvents, the dev.fnfleet.<noun>.<verb> types of the
 events catalog (docs/events.md).
 
-fnfleet up does not start the event source or the scheduler yet, and no events
-function exists yet to receive them: point --to at a CloudEvents receiver of
-your own.`,
-		Example: `  # Ask placement to look at the FleetApp default/web again
-  fnfleet events send --to http://127.0.0.1:8080/t/fnfleet/events --secret-file ~/.fnfleet/event-secret --type dev.fnfleet.app.changed --subject default/web`,
+The events function of a local fleet (fnfleet up) receives them: by default
+events are sent to the URL, signed with the secret, that its fleet.json names.`,
+		Example: `  # Ask placement to look at the FleetApp default/web again, on the fleet of fnfleet up
+  fnfleet events send --type dev.fnfleet.app.changed --subject default/web`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cmd.SetOut(cmd.ErrOrStderr())
@@ -46,6 +47,7 @@ your own.`,
 // eventsSendOptions are the flags of fnfleet events send.
 type eventsSendOptions struct {
 	senderFlags
+	workdir                string
 	typ, subject, data, id string
 	structured             bool
 	retries                int
@@ -68,9 +70,13 @@ when the handler defers. Exit status 1 when the event is not delivered (the
 reason follows), 2 when called wrongly.
 
 Secrets are read from files only, which must have mode 0600; a trailing
-newline is not part of the secret. --to is required: fleet.json names no
-events URL yet, and fnfleet up does not start an events function yet.`,
-		Example: `  # A ClusterPool changed: signed with the secret the receiver knows
+newline is not part of the secret. Without --to, the event goes to the events
+URL of the local fleet in --workdir (its fleet.json's eventsURL), signed with
+its secret file unless --secret-file or --token-file says otherwise.`,
+		Example: `  # A resync tick to the fleet of fnfleet up (URL and secret from .fnfleet/up/fleet.json)
+  fnfleet events send --type dev.fnfleet.resync.due --subject resync
+
+  # A ClusterPool changed: signed with the secret the receiver knows
   (umask 077 && mkdir -p ~/.fnfleet && printf %s "$SECRET" > ~/.fnfleet/event-secret)
   fnfleet events send --to http://127.0.0.1:8080/t/fnfleet/events --secret-file ~/.fnfleet/event-secret --type dev.fnfleet.pool.changed --subject default-pool --data '{"generation":2}'
 
@@ -84,6 +90,8 @@ events URL yet, and fnfleet up does not start an events function yet.`,
 	}
 	f := cmd.Flags()
 	o.add(f)
+	f.StringVar(&o.workdir, "workdir", defaultWorkdir, "work directory of a local fleet (fnfleet up --workdir): without --to, its fleet.json names the events URL and the secret file")
+	_ = cmd.MarkFlagDirname("workdir")
 	f.StringVar(&o.typ, "type", "", "event type, one of the catalog's (docs/events.md); required")
 	f.StringVar(&o.subject, "subject", "", "subject: the key of the object the event is about (namespace/name of a FleetApp, name of a MemberCluster or ClusterPool, a schedule's name); required")
 	f.StringVar(&o.data, "data", "{}", "payload as JSON; it must decode into the type's payload struct (unknown fields are refused)")
@@ -109,6 +117,9 @@ func catalogTypes() []string {
 func runEventsSend(ctx context.Context, o eventsSendOptions, stdout, stderr io.Writer) error {
 	e, err := o.event(time.Now())
 	if err != nil {
+		return err
+	}
+	if err := o.fromFleetFile(); err != nil {
 		return err
 	}
 	if o.retries < 0 {
@@ -142,6 +153,27 @@ func runEventsSend(ctx context.Context, o eventsSendOptions, stdout, stderr io.W
 	}
 	if !out.AskAgainAt.IsZero() {
 		fmt.Fprintf(stdout, "the handler defers: ask again at %s\n", out.AskAgainAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// fromFleetFile fills in, when --to is not given, the events URL and the
+// secret file the local fleet in --workdir names.
+func (o *eventsSendOptions) fromFleetFile() error {
+	if o.to != "" {
+		return nil
+	}
+	path := filepath.Join(o.workdir, localmode.FleetFileName)
+	ff, err := localmode.ReadFleetFile(path)
+	if err != nil {
+		return usageErrorf("no --to, and no local fleet in --workdir %s (%v): pass --to URL with --secret-file, or the --workdir of a running fnfleet up", o.workdir, err)
+	}
+	if ff.EventsURL == "" {
+		return usageErrorf("no --to, and %s names no events URL (is its fnfleet up still starting?): pass --to URL", path)
+	}
+	o.to = ff.EventsURL
+	if o.secretFile == "" && o.tokenFile == "" {
+		o.secretFile = ff.SecretFile
 	}
 	return nil
 }

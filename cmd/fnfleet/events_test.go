@@ -19,6 +19,7 @@ import (
 	"github.com/fnfleet/fnfleet/fdk/cloudevent"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/events"
+	"github.com/fnfleet/fnfleet/federation/localmode"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
@@ -132,6 +133,27 @@ func TestEventsSendPrintsTheReply(t *testing.T) {
 	}
 }
 
+// TestEventsSendToTheLocalFleet: without --to, the event goes to the events
+// URL that the fleet.json of --workdir names, signed with its secret file.
+func TestEventsSendToTheLocalFleet(t *testing.T) {
+	s := newSink(t, func(event.Event) (int, *event.Event) { return http.StatusNoContent, nil })
+	workdir := t.TempDir()
+	ff := localmode.FleetFile{EventsURL: s.URL, SecretFile: secretFile(t, testSecret, 0o600)}
+	if err := ff.Write(filepath.Join(workdir, localmode.FleetFileName)); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "events", "send", "--workdir", workdir, "--type", events.TypeResyncDue, "--subject", events.ScheduleResync, "--id", "from-fleet-file")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if e := s.next(t, "event", func(event.Event) bool { return true }); e.ID() != "from-fleet-file" {
+		t.Errorf("sink got %s", e)
+	}
+	if !strings.Contains(out, "delivered event from-fleet-file") || !strings.Contains(out, s.URL) {
+		t.Errorf("stdout:\n%s", out)
+	}
+}
+
 // TestEventsSendRefused: a 400 is final: exit 1, with the reason.
 func TestEventsSendRefused(t *testing.T) {
 	s := newSink(t, func(event.Event) (int, *event.Event) { return http.StatusBadRequest, nil })
@@ -158,6 +180,7 @@ func TestEventsSendUsageErrors(t *testing.T) {
 		return http.StatusOK, nil
 	})
 	secret := secretFile(t, testSecret, 0o600)
+	noFleet := t.TempDir()
 	cases := []struct {
 		args []string
 		want []string
@@ -166,7 +189,7 @@ func TestEventsSendUsageErrors(t *testing.T) {
 		{[]string{"--type", events.TypePoolChanged, "--subject", "x", "--to", s.URL, "--secret-file", secretFile(t, testSecret, 0o644)}, []string{"has mode 0644", "chmod 600"}},
 		{[]string{"--type", events.TypePoolChanged, "--subject", "x", "--to", s.URL, "--data", `{"generation": "two"}`}, []string{`field "generation"`, "int64"}},
 		{[]string{"--type", events.TypePoolChanged, "--subject", "x", "--to", s.URL, "--data", `{"gen": 2}`}, []string{`unknown field "gen"`, `"generation": int64`}},
-		{[]string{"--type", events.TypePoolChanged, "--subject", "x"}, []string{"--to URL is required", "fleet.json"}},
+		{[]string{"--type", events.TypePoolChanged, "--subject", "x", "--workdir", noFleet}, []string{"no --to, and no local fleet in --workdir " + noFleet, "pass --to URL"}},
 		{[]string{"--type", events.TypePoolChanged, "--to", s.URL}, []string{"--subject is required"}},
 		{[]string{"--type", events.TypePoolChanged, "--subject", "x", "--to", "not-a-url"}, []string{"--to not-a-url"}},
 		{[]string{"--type", events.TypePoolChanged, "--subject", "x", "--to", s.URL, "--secret-file", secret, "--token-file", secret}, []string{"both given"}},

@@ -39,9 +39,8 @@ An event not delivered is logged, counted (fnfleet_events_dead_letters_total,
 served with --metrics-addr) and recorded as a Kubernetes Event
 (EventNotDelivered) on its object in the hub.
 
-Secrets are read from files only, which must have mode 0600. --to is required:
-fleet.json names no events URL yet, and fnfleet up does not start the event
-source or an events function yet.`,
+Secrets are read from files only, which must have mode 0600. fnfleet up runs
+one against its hub, sending to its events function (fleet.json names its pid).`,
 		Example: `  # Against a hub, signing with the secret the receiver knows (use the hub
   # kubeconfig fnfleet up prints to watch a local fleet)
   fnfleet event-source --to http://127.0.0.1:8080/t/fnfleet/events --kubeconfig ~/.kube/hub --secret-file ~/.fnfleet/event-secret

@@ -39,7 +39,7 @@ ones and wakes them when needed.
 
 Set FNFLEET_LOG=debug to log more.`,
 		Example: `  # Bring up a local fleet and watch a cluster created, parked and woken for an app
-  fnfleet up
+  fnfleet up --demo
 
   # Install Fn on a cluster
   fnfleet install fn --kubeconfig ~/.kube/config

@@ -151,6 +151,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--bogus"}, 2, []string{"unknown flag: --bogus", "Run 'fnfleet --help' for usage."}},
 		{[]string{"up", "--bogus"}, 2, []string{"fnfleet up: unknown flag: --bogus", "Run 'fnfleet up --help' for usage."}},
 		{[]string{"up", "--idle-ttl", "10ms"}, 2, []string{"fnfleet up: --idle-ttl 10ms: use 1s or more"}},
+		{[]string{"up", "--members", "5"}, 2, []string{"fnfleet up: --members 5: use 0 to 4"}},
+		{[]string{"up", "--demo", "--members", "1"}, 2, []string{"fnfleet up: --demo starts from a fleet without members"}},
 		{[]string{"up", "--idle-ttl", "soon"}, 2, []string{`invalid argument "soon" for "--idle-ttl"`}},
 		{[]string{"up", "extra"}, 2, []string{`fnfleet up: unexpected arguments ["extra"]`}},
 		{[]string{"fn-server"}, 2, []string{"fnfleet fn-server: --data DIR is required", "Run 'fnfleet fn-server --help' for usage."}},

@@ -37,9 +37,8 @@ A tick's id is the schedule and its scheduled time, so a repeat can be dropped.
 A tick not delivered is logged and counted (fnfleet_events_dead_letters_total);
 --metrics-addr serves the scheduler's metrics at /metrics.
 
-Secrets are read from files only, which must have mode 0600. --to is required:
-fleet.json names no events URL yet, and fnfleet up does not start the scheduler
-or an events function yet.`,
+Secrets are read from files only, which must have mode 0600. fnfleet up runs
+one, sending to its events function (fleet.json names its pid).`,
 		Example: `  # The default schedules, signed, with metrics on :9101
   fnfleet scheduler --to http://127.0.0.1:8080/t/fnfleet/events --secret-file ~/.fnfleet/event-secret --metrics-addr 127.0.0.1:9101
 

@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/handlers"
 	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/localmode"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
@@ -34,44 +35,64 @@ import (
 type upOptions struct {
 	workdir, binDir string
 	idleTTL         time.Duration
+	members         int
+	demo            bool
 }
 
 func newUpCommand() *cobra.Command {
 	var o upOptions
 	cmd := &cobra.Command{
 		Use:   "up [flags]",
-		Short: "Bring up a local fleet and show a cluster created, parked and woken for an app, until Ctrl-C",
-		Long: `Bring up a fleet on this machine, with no Docker, and play a short story on it.
+		Short: "Bring up a local fleet: the hub, its Fn running the fleet's functions, the scheduler and the event source, until Ctrl-C",
+		Long: `Bring up a fleet on this machine, with no Docker.
 
 It starts a hub cluster (a real kube-apiserver, etcd, controller-manager,
-scheduler and kwok, which plays the nodes), installs the fnfleet API, applies
-two ClusterPools (local-eu-west and local-us-east, up to 2 clusters each,
-parked after --idle-ttl idle) and starts the fleet's shells (placement,
-lifecycle, observation). There is no member cluster yet. Then, scripted:
+scheduler and kwok, which plays the nodes), installs the fnfleet API and
+applies two ClusterPools (local-eu-west and local-us-east, up to 2 clusters
+each, parked after --idle-ttl idle). Then the fleet's own processes, each
+restarted should it die: the hub's Fn (fnfleet fn-server) with the
+management functions (events, placement, deploy, lifecycle, parking,
+reconcile) deployed as app fnfleet, the scheduler (ticks) and the event
+source (the hub's changes as CloudEvents, to the events function). The
+functions do the rest: up decides nothing.
+
+--members N has lifecycle create N member clusters from the pools (regions
+round-robin) and waits until they are Ready. --demo plays a story instead:
 
  1. a FleetApp hello (an echo function) that must run in us-east is applied:
     placement asks pool local-us-east for a cluster;
- 2. lifecycle creates the cluster and installs Fn with the installer;
-    placement deploys hello on it, and up calls it;
- 3. the FleetApp is deleted: the idle cluster is parked after --idle-ttl;
+ 2. lifecycle creates it and installs Fn; deploy puts hello on it, and up
+    calls it;
+ 3. the FleetApp is deleted: the parking sweep has lifecycle park the idle
+    cluster after --idle-ttl;
  4. the FleetApp is applied again: placement asks to wake the parked cluster,
-    lifecycle unparks it, and the app answers again.
+    lifecycle unparks it, deploy puts hello back, and it answers again.
 
-Then it prints the fleet, with kubectl and curl commands to explore it, and runs
-until Ctrl-C, which tears everything down. Should it die another way, a
-watchdog deletes its clusters.
+Each step says which function did what (from the hub objects' field
+managers). Then up prints where everything is (fleet.json, kubectl, the fn
+CLI, fnfleet events send) and runs until Ctrl-C, which tears everything down.
+Should it die another way, a watchdog stops its processes and deletes its
+clusters.
+
+The binaries (the cluster binaries, fnfleet, the functions and echo, as
+make tools and make build leave them in bin/) are taken from --bin, else
+$FNFLEET_BIN, else the directory of this executable.
 
 --workdir must be new, empty, or one an earlier fnfleet up made (it marks it
 with .fnfleet-up): a directory with anything else in it is refused and left
 untouched, since up empties it at start and removes it at exit.`,
-		Example: `  # Bring up the fleet with the binaries next to fnfleet (what make run does)
-  fnfleet up
+		Example: `  # The story of make run: a cluster created, parked and woken for an app
+  fnfleet up --demo
 
-  # Park idle clusters after 10 seconds, with the fleet's state in /tmp/fleet
-  fnfleet up --idle-ttl 10s --workdir /tmp/fleet
+  # A fleet with two Ready member clusters, for a script; state in /tmp/fleet
+  fnfleet up --members 2 --workdir /tmp/fleet
 
-  # Take the cluster binaries, fnfleet and echo from another directory
-  fnfleet up --bin ./bin`,
+  # Then, from another terminal: the functions, and placement's answer
+  FN_API_URL=$(jq -r .fnAPI /tmp/fleet/fleet.json) fn list functions fnfleet
+  echo '{"app":"default/hello"}' | FN_API_URL=$(jq -r .fnAPI /tmp/fleet/fleet.json) fn invoke fnfleet placement
+
+  # Poke the fleet: a resync tick, signed, to the events function
+  fnfleet events send --workdir /tmp/fleet --type dev.fnfleet.resync.due --subject resync`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageErrorf("unexpected arguments %q: everything is set with flags", args)
@@ -83,22 +104,34 @@ untouched, since up empties it at start and removes it at exit.`,
 			if o.idleTTL < time.Second {
 				return usageErrorf("--idle-ttl %s: use 1s or more", o.idleTTL)
 			}
+			if most := maxMembers(demoPools(o.idleTTL)); o.members < 0 || o.members > most {
+				return usageErrorf("--members %d: use 0 to %d (the pools hold %d clusters at most)", o.members, most, most)
+			}
+			if o.demo && o.members > 0 {
+				return usageErrorf("--demo starts from a fleet without members: drop --members")
+			}
 			return runUp(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.workdir, "workdir", ".fnfleet/up", "directory for the fleet's state: made (or taken empty) and marked at start, removed at exit; one holding other files is refused")
-	f.StringVar(&o.binDir, "bin", "", "directory of the cluster binaries, fnfleet and the echo function (default: the directory of this executable)")
+	f.StringVar(&o.workdir, "workdir", defaultWorkdir, "directory for the fleet's state: made (or taken empty) and marked at start, removed at exit; one holding other files is refused")
+	f.StringVar(&o.binDir, "bin", "", "directory of the cluster binaries, fnfleet, the functions and echo (default: $FNFLEET_BIN, else the directory of this executable)")
 	f.DurationVar(&o.idleTTL, "idle-ttl", 30*time.Second, "how long a pool's cluster without apps runs before it is parked")
+	f.IntVar(&o.members, "members", 0, "member clusters to create from the pools at start (regions round-robin), waiting until they are Ready")
+	f.BoolVar(&o.demo, "demo", false, "play the story: an app gets a cluster created, is deployed, its cluster parked and woken (make run)")
 	_ = cmd.MarkFlagDirname("workdir")
 	_ = cmd.MarkFlagDirname("bin")
 	return cmd
 }
 
+// defaultWorkdir is up's work directory unless --workdir says otherwise,
+// and where `fnfleet events send` looks for fleet.json by default.
+const defaultWorkdir = ".fnfleet/up"
+
 // The demo: an app that must run in us-east, a fleet with no member at all
 // and two pools. Placement asks for a cluster of local-us-east (the only
 // pool in the app's region, though local-eu-west is cheaper), lifecycle
-// creates it and installs Fn, placement deploys the app on it.
+// creates it and installs Fn, deploy puts the app on it.
 const (
 	demoImage  = "fnfleet/echo:0.0.1"
 	demoRegion = "us-east"
@@ -108,20 +141,33 @@ const (
 	stepTimeout = 5 * time.Minute
 )
 
-func runUp(ctx context.Context, o upOptions, stdout io.Writer) (err error) {
-	if o.binDir == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("find binaries: %w", err)
-		}
-		o.binDir = filepath.Dir(exe)
+// binDir is where up takes its binaries: --bin, else $FNFLEET_BIN, else
+// the directory of this executable.
+func binDir(flag string) (string, error) {
+	if flag != "" {
+		return filepath.Abs(flag)
 	}
-	bins, err := local.FindBinaries(o.binDir)
+	if env := os.Getenv("FNFLEET_BIN"); env != "" {
+		return filepath.Abs(env)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find binaries: %w", err)
+	}
+	return filepath.Dir(exe), nil
+}
+
+func runUp(ctx context.Context, o upOptions, stdout io.Writer) (err error) {
+	bin, err := binDir(o.binDir)
 	if err != nil {
 		return err
 	}
-	echo := filepath.Join(o.binDir, "echo")
-	fnfleet := filepath.Join(o.binDir, "fnfleet")
+	bins, err := local.FindBinaries(bin)
+	if err != nil {
+		return err
+	}
+	echo := filepath.Join(bin, "echo")
+	fnfleet := filepath.Join(bin, "fnfleet")
 	for _, f := range []string{echo, fnfleet} {
 		if _, err := os.Stat(f); err != nil {
 			return fmt.Errorf("%s is missing: build it with `make build`", f)
@@ -140,22 +186,23 @@ func runUp(ctx context.Context, o upOptions, stdout io.Writer) (err error) {
 		err = errors.Join(err, removeWorkdir(ctx, dir))
 		release()
 	}()
-	logPath := filepath.Join(o.workdir, "fnfleet-up.log")
+	logPath := filepath.Join(dir, "fnfleet-up.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return fmt.Errorf("log file: %w", err)
 	}
 	defer logFile.Close()
-	// The story goes to stdout; the shells' own lines go to the log.
+	// The story goes to stdout; up's own lines go to the log.
 	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: logLevel()}))
 
 	s := &story{w: stdout, start: time.Now(), phases: map[string]v1alpha1.ClusterPhase{}}
-	s.say("Starting the hub cluster and the fleet's shells (log: %s) ...", logPath)
+	s.say("Starting the hub cluster, its Fn with the fleet's functions, the scheduler and the event source (log: %s) ...", logPath)
 	pools := demoPools(o.idleTTL)
 	fleet, err := localmode.Up(ctx, localmode.Config{
 		Binaries:  bins,
 		Fnfleet:   fnfleet,
-		Workdir:   o.workdir,
+		Functions: bin,
+		Workdir:   dir,
 		Pools:     pools,
 		Images:    map[string]string{demoImage: echo},
 		OnMembers: s.members,
@@ -175,13 +222,64 @@ func runUp(ctx context.Context, o upOptions, stdout io.Writer) (err error) {
 		s.say("    ClusterPool %s: provider local, region %s, cost %s/h, up to %d clusters, parked after %s idle",
 			p.Name, p.Spec.Region, p.Spec.CostPerHour, p.Spec.MaxClusters, p.Spec.Parking.IdleTTL.Duration)
 	}
-	s.step("pools applied")
+	pids := fleet.PIDs()
+	s.step("pools applied; app %s deployed on the hub's Fn at %s (pid %d); scheduler (pid %d) and event source (pid %d) sending to %s",
+		handlers.AppName, fleet.FnAPI, pids.HubFn, pids.Scheduler, pids.EventSource, fleet.EventsURL)
 
-	if err := s.run(ctx, fleet, log, o.idleTTL); err != nil {
+	switch {
+	case o.demo:
+		w, err := startWitness(ctx, fleet.HubClient, s)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		if err := s.run(ctx, fleet, log, o.idleTTL); err != nil {
+			return err
+		}
+	case o.members > 0:
+		if err := s.createMembers(ctx, fleet, pools, o.members); err != nil {
+			return err
+		}
+	}
+	printFleet(stdout, fleet, bins.Kubectl, logPath, fnfleet, dir, o.demo)
+	<-ctx.Done()
+	return nil
+}
+
+// maxMembers is how many clusters the pools hold.
+func maxMembers(pools []*v1alpha1.ClusterPool) int {
+	n := 0
+	for _, p := range pools {
+		n += int(p.Spec.MaxClusters)
+	}
+	return n
+}
+
+// createMembers creates n MemberClusters from the pools and waits until
+// lifecycle has made them Ready.
+func (s *story) createMembers(ctx context.Context, fleet *localmode.Fleet, pools []*v1alpha1.ClusterPool, n int) error {
+	var names []string
+	for _, mc := range localmode.MembersFromPools(pools, n) {
+		if _, err := fleet.HubClient.CreateMemberCluster(ctx, mc); err != nil {
+			return err
+		}
+		names = append(names, mc.Name)
+	}
+	s.step("MemberClusters %s applied; lifecycle creates them and installs Fn", strings.Join(names, ", "))
+	err := poll(ctx, "wait for the members to be Ready", func(context.Context) (bool, string, error) {
+		var waiting []string
+		for _, name := range names {
+			i := slices.IndexFunc(fleet.Members(), func(m localmode.FleetMember) bool { return m.Name == name })
+			if i < 0 || fleet.Members()[i].Phase != string(v1alpha1.PhaseReady) || fleet.Members()[i].FnURL == "" {
+				waiting = append(waiting, name)
+			}
+		}
+		return len(waiting) == 0, strings.Join(waiting, ", ") + " not Ready yet", nil
+	})
+	if err != nil {
 		return err
 	}
-	printFleet(stdout, fleet, bins.Kubectl, logPath)
-	<-ctx.Done()
+	s.step("%d member cluster(s) Ready", n)
 	return nil
 }
 
@@ -278,6 +376,7 @@ func (s *story) run(ctx context.Context, fleet *localmode.Fleet, log *slog.Logge
 	if _, err := hc.CreateFleetApp(ctx, app); err != nil {
 		return err
 	}
+	applied := time.Now()
 	s.step("FleetApp default/hello applied: echo, 2 replicas, must run in %s, where no cluster exists", demoRegion)
 	// The request lives in the app's status only until the cluster it
 	// names exists (then it is capacity on its way), so wait for the
@@ -296,12 +395,13 @@ func (s *story) run(ctx context.Context, fleet *localmode.Fleet, log *slog.Logge
 	if err := s.call(ctx, cluster); err != nil {
 		return err
 	}
+	s.say("    applied -> answering on a cluster created for it: %s", time.Since(applied).Round(100*time.Millisecond))
 
 	if err := hc.DeleteFleetApp(ctx, app.Namespace, app.Name); err != nil {
 		return err
 	}
 	deleted := time.Now()
-	s.step("FleetApp hello deleted: %s is idle and parks after %s", cluster.Name, idleTTL)
+	s.step("FleetApp hello deleted: %s is idle; the parking sweep has lifecycle park it after %s", cluster.Name, idleTTL)
 	if _, err := s.awaitMember(ctx, fleet, cluster.Name, "Parked", func(m localmode.FleetMember) bool { return m.Phase == string(v1alpha1.PhaseParked) }); err != nil {
 		return err
 	}
@@ -310,6 +410,7 @@ func (s *story) run(ctx context.Context, fleet *localmode.Fleet, log *slog.Logge
 	if _, err := hc.CreateFleetApp(ctx, demoApp()); err != nil {
 		return err
 	}
+	applied = time.Now()
 	s.step("FleetApp hello applied again")
 	if _, err := s.awaitMember(ctx, fleet, cluster.Name, "woken", func(m localmode.FleetMember) bool { return m.Phase != string(v1alpha1.PhaseParked) }); err != nil {
 		return err
@@ -324,6 +425,7 @@ func (s *story) run(ctx context.Context, fleet *localmode.Fleet, log *slog.Logge
 	if err := s.call(ctx, cluster); err != nil {
 		return err
 	}
+	s.say("    applied again -> answering on the woken cluster: %s", time.Since(applied).Round(100*time.Millisecond))
 	log.Info("story done", "elapsed", time.Since(s.start).Round(time.Millisecond))
 	return nil
 }
@@ -537,31 +639,42 @@ func demoApp() *v1alpha1.FleetApp {
 	}
 }
 
-func printFleet(w io.Writer, f *localmode.Fleet, kubectl, logPath string) {
-	fmt.Fprintf(w, "\nThe fleet now (%s, rewritten as members change):\n\n", f.FleetFile)
+// printFleet prints where everything is, and after the demo how to call
+// its app.
+func printFleet(w io.Writer, f *localmode.Fleet, kubectl, logPath, fnfleet, workdir string, demo bool) {
+	fmt.Fprintf(w, "\nThe fleet now (%s, rewritten as members change and processes restart):\n\n", f.FleetFile)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CLUSTER\tREGION\tPHASE\tFN URL\tKUBECONFIG")
-	fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Hub.Name, "-", "hub", "-", f.Hub.KubeconfigPath)
+	fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Hub.Name, "-", "hub", f.FnAPI, f.Hub.KubeconfigPath)
 	members := f.Members()
 	for _, m := range members {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", m.Name, m.Region, m.Phase, orDash(m.FnURL), orDash(m.Kubeconfig))
 	}
 	_ = tw.Flush()
+	pids := f.PIDs()
+	fmt.Fprintf(w, "\nThe fleet's processes (restarted should they die; logs in %s):\n\n  hub Fn server  pid %d  %s\n  scheduler      pid %d\n  event source   pid %d  sending to %s\n",
+		filepath.Join(workdir, "logs"), pids.HubFn, f.FnAPI, pids.Scheduler, pids.EventSource, f.EventsURL)
+
+	fmt.Fprintf(w, "\nThe fleet's functions, on the hub's Fn (their logs: %s):\n\n  FN_API_URL=%s fn list functions %s\n  echo '{\"app\":\"default/hello\"}' | FN_API_URL=%s fn invoke %s placement\n",
+		f.FnLogs, f.FnAPI, handlers.AppName, f.FnAPI, handlers.AppName)
+	fmt.Fprintf(w, "\nPoke the fleet with a signed event (the URL and secret come from fleet.json):\n\n  %s events send --workdir %s --type dev.fnfleet.resync.due --subject resync\n", fnfleet, workdir)
 
 	hubKube := fmt.Sprintf("%s --kubeconfig %s", kubectl, f.Hub.KubeconfigPath)
 	fmt.Fprintf(w, "\nThe fleet as the hub sees it:\n\n  %s get clusterpools\n  %s get memberclusters\n  %s get fleetapps -o wide\n", hubKube, hubKube, hubKube)
-	fmt.Fprintf(w, "\nDelete the app and watch its cluster park after its idle TTL:\n\n  %s delete fleetapp hello\n  %s get memberclusters -w\n", hubKube, hubKube)
 	if len(members) > 0 {
 		fmt.Fprintf(w, "\nPark a cluster by hand (it stays parked, apps or not, until spec.parked is false again):\n\n  %s patch membercluster %s --type merge -p '{\"spec\":{\"parked\":true}}'\n", hubKube, members[0].Name)
 	}
 	if len(members) > 0 && members[0].Kubeconfig != "" {
 		fmt.Fprintf(w, "\nFn on a member (a real Helm release; kwok plays its pods):\n\n  %s --kubeconfig %s get deploy,svc -A -l app.kubernetes.io/name=fn\n", kubectl, members[0].Kubeconfig)
 	}
-	fmt.Fprintf(w, "\nCall the app:\n\n")
+	var calls []string
 	for _, m := range members {
-		if m.FnURL != "" {
-			fmt.Fprintf(w, "  curl -d 'hello %s' %s/t/hello/echo\n", m.Region, m.FnURL)
+		if demo && m.FnURL != "" {
+			calls = append(calls, fmt.Sprintf("  curl -d 'hello %s' %s/t/hello/echo\n", m.Region, m.FnURL))
 		}
+	}
+	if len(calls) > 0 {
+		fmt.Fprintf(w, "\nCall the app hello where it is deployed:\n\n%s", strings.Join(calls, ""))
 	}
 	fmt.Fprintf(w, "\nfleet.json: %s\nlog:        %s\n\nPress Ctrl-C to tear everything down.\n", f.FleetFile, logPath)
 }

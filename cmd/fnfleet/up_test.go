@@ -62,9 +62,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// upBinaries builds fnfleet and the echo function from this tree (the
-// binary a stale bin/fnfleet would be is not what is under test) into a
-// directory that links the cluster binaries too, for `fnfleet up --bin`.
+// upBinaries builds fnfleet and every function (the fleet's and echo) from
+// this tree, in one go build as `make build` does (the binaries a stale
+// bin/ holds are not what is under test), into a directory that links the
+// cluster binaries too, for `fnfleet up --bin`.
 func upBinaries(t *testing.T) string {
 	t.Helper()
 	bins, err := testbed.Binaries()
@@ -77,19 +78,17 @@ func upBinaries(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	for name, pkg := range map[string]string{"fnfleet": "github.com/fnfleet/fnfleet/cmd/fnfleet", "echo": "github.com/fnfleet/fnfleet/functions/echo"} {
-		// The flags of `make build`, so that its build cache serves.
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, out)
-		}
+	build := exec.Command("go", "build", "-o", dir+"/", "github.com/fnfleet/fnfleet/cmd/fnfleet", "github.com/fnfleet/fnfleet/functions/...")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", build, err, out)
 	}
 	return dir
 }
 
-func startUp(t *testing.T, bin, workdir string) *upRun {
+func startUp(t *testing.T, bin, workdir string, args ...string) *upRun {
 	t.Helper()
 	r := &upRun{t: t, workdir: workdir, done: make(chan struct{})}
-	r.cmd = exec.Command(filepath.Join(bin, "fnfleet"), "up", "--workdir", workdir, "--bin", bin, "--idle-ttl", "5s")
+	r.cmd = exec.Command(filepath.Join(bin, "fnfleet"), append([]string{"up", "--workdir", workdir, "--bin", bin, "--idle-ttl", "5s"}, args...)...)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -218,8 +217,9 @@ func upPoints() []upPoint {
 		{"hub created", func(r *upRun) bool {
 			return strings.Contains(readFile(filepath.Join(r.workdir, "fnfleet-up.log")), "installing the fnfleet API")
 		}},
-		// Up has returned: the story runs.
-		{"pools applied", func(r *upRun) bool { return strings.Contains(r.stdout.String(), "pools applied") }},
+		// The hub's Fn is up and the functions deployed, the scheduler
+		// and the event source run: Up has returned.
+		{"functions deployed", func(r *upRun) bool { return strings.Contains(r.stdout.String(), "pools applied; app fnfleet deployed") }},
 	}
 }
 

@@ -264,8 +264,8 @@ func observedStatus(mc *v1alpha1.MemberCluster, rep *observe.Report, now time.Ti
 }
 
 // worthWriting reports whether st, what a look saw, is worth a write over
-// old: something but the heartbeat changed, or the recorded heartbeat is
-// beat old (a third of placement's heartbeat timeout: three chances to
+// old: something but the heartbeat changed, the recorded heartbeat is older
+// than the phase, or it is beat old (a third of placement's heartbeat timeout: three chances to
 // land before a member counts as gone). So a quiet member costs the hub a
 // write every 200 s rather than every 30 s look, and the event source,
 // which sends nothing for a heartbeat, sees no change at all.
@@ -282,7 +282,14 @@ func worthWriting(old, st *v1alpha1.MemberClusterStatus, now time.Time, beat tim
 		return true
 	}
 	hb := old.LastHeartbeatTime
-	return st.LastHeartbeatTime != nil && (hb == nil || now.Sub(hb.Time) >= beat)
+	if st.LastHeartbeatTime == nil {
+		return false
+	}
+	// A recorded heartbeat older than the phase (a cluster just created or
+	// woken) is one placement will not place on ("not yet observed after
+	// coming up"): the first look since is written at once, and the event
+	// source tells placement (cluster.changed, observed).
+	return hb == nil || now.Sub(hb.Time) >= beat || (old.PhaseSince != nil && hb.Before(old.PhaseSince))
 }
 
 // health is the Healthy condition for rep, with a message that says what

@@ -169,6 +169,14 @@ func TestObservationWritesOnlyWhatChangedAndTheHeartbeatEveryThird(t *testing.T)
 		{name: "no heartbeat yet", at: t0.Add(30 * time.Second), want: true, edit: func(old *v1alpha1.MemberClusterStatus) {
 			old.LastHeartbeatTime = nil
 		}},
+		{name: "woken since the heartbeat", at: t0.Add(30 * time.Second), want: true, edit: func(old *v1alpha1.MemberClusterStatus) {
+			since := metav1.NewTime(t0.Add(20 * time.Second))
+			old.PhaseSince = &since
+		}},
+		{name: "heartbeat since the phase began", at: t0.Add(30 * time.Second), want: false, edit: func(old *v1alpha1.MemberClusterStatus) {
+			since := metav1.NewTime(t0.Add(-time.Minute))
+			old.PhaseSince = &since
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			old := written()

@@ -25,6 +25,12 @@ const (
 	WhatPhase = "phase"
 	// WhatEndpoint: status.fnEndpoint or status.ingress changed.
 	WhatEndpoint = "endpoint"
+	// WhatObserved: reconcile reached the cluster for the first time
+	// since its phase began (the heartbeat passed status.phaseSince).
+	// Placement does not place on a cluster that came up (created or
+	// woken) before reconcile has looked at it, so this heartbeat, unlike
+	// the others, can move a decision.
+	WhatObserved = "observed"
 	// WhatDeleting: a deletion was asked for (deletionTimestamp set).
 	WhatDeleting = "deleting"
 	// WhatDeleted: the object is gone from the hub.
@@ -39,10 +45,11 @@ const (
 // mean nothing.
 //
 // Only what a handler acts on counts: a spec generation, labels, a phase, a
-// condition's status or reason, the endpoints DNS publishes, a deletion.
-// Reconcile's heartbeat (status.lastHeartbeatTime), usage and capacity, and
-// bookkeeping (observedGeneration, phaseSince, failures, placedApps,
-// idleSince) never do, so a quiet fleet sends nothing.
+// condition's status or reason, the endpoints DNS publishes, a deletion,
+// reconcile's first look at a cluster since its phase began (WhatObserved).
+// Reconcile's later heartbeats (status.lastHeartbeatTime), usage and
+// capacity, and bookkeeping (observedGeneration, phaseSince, failures,
+// placedApps, idleSince) never do, so a quiet fleet sends nothing.
 func Changes(old, new runtime.Object) []string {
 	d := diff(old, new)
 	return d.types
@@ -219,12 +226,23 @@ func clusterDiff(c *change, old, new *v1alpha1.MemberCluster) {
 		if cs := conditionsChanged(old.Status.Conditions, new.Status.Conditions); len(cs) > 0 {
 			c.changed(cs...)
 		}
+		if unobserved(&old.Status) && !unobserved(&new.Status) {
+			c.changed(WhatObserved)
+		}
 		// DNS publishes the endpoints; they change when Fn's service is
 		// (re)published, not on a heartbeat.
 		if old.Status.FnEndpoint != new.Status.FnEndpoint || !slices.Equal(old.Status.Ingress, new.Status.Ingress) {
 			c.changed(WhatEndpoint)
 		}
 	}
+}
+
+// unobserved reports whether reconcile has not reached the cluster since
+// its phase began: no heartbeat, or one older than status.phaseSince (as
+// placement reads it).
+func unobserved(st *v1alpha1.MemberClusterStatus) bool {
+	hb := st.LastHeartbeatTime
+	return st.PhaseSince != nil && (hb == nil || hb.Before(st.PhaseSince))
 }
 
 // conditionsChanged returns the types of the conditions that appeared,

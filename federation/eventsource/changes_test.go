@@ -53,6 +53,7 @@ func pool(rv string, edit ...func(*v1alpha1.ClusterPool)) *v1alpha1.ClusterPool 
 
 func TestChanges(t *testing.T) {
 	later := metav1.NewTime(t0.Add(30 * time.Second))
+	latest := metav1.NewTime(t0.Add(time.Minute))
 	placement := func(cs ...v1alpha1.ClusterPlacement) func(*v1alpha1.FleetApp) {
 		return func(a *v1alpha1.FleetApp) { a.Status.Placement = cs }
 	}
@@ -105,6 +106,11 @@ func TestChanges(t *testing.T) {
 				mc.Status.ObservedGeneration, mc.Status.PlacedApps, mc.Status.Failures = 1, 3, 0
 				mc.Status.IdleSince, mc.Status.PhaseSince = &later, &later
 			})},
+		{name: "first heartbeat since the phase began", old: cluster("1", phase(v1alpha1.PhaseReady), func(mc *v1alpha1.MemberCluster) { mc.Status.PhaseSince = &later }),
+			new:  cluster("2", phase(v1alpha1.PhaseReady), func(mc *v1alpha1.MemberCluster) { mc.Status.PhaseSince, mc.Status.LastHeartbeatTime = &later, &latest }),
+			want: []string{events.TypeClusterChanged}, what: []string{WhatObserved}},
+		{name: "a heartbeat still older than the phase", old: cluster("1", phase(v1alpha1.PhaseReady), func(mc *v1alpha1.MemberCluster) { mc.Status.PhaseSince = &latest }),
+			new: cluster("2", phase(v1alpha1.PhaseReady), func(mc *v1alpha1.MemberCluster) { mc.Status.PhaseSince, mc.Status.LastHeartbeatTime = &latest, &later })},
 		{name: "cluster spec (taints)", old: cluster("1"), new: cluster("2", func(mc *v1alpha1.MemberCluster) {
 			mc.Generation = 2
 			mc.Spec.Taints = []v1alpha1.Taint{{Key: "gpu", Effect: v1alpha1.TaintNoSchedule}}

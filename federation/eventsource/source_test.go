@@ -391,6 +391,7 @@ func TestSource(t *testing.T) {
 	})
 
 	t.Run("shutdown waits for sends in flight", func(t *testing.T) { testShutdownWaitsForSendsInFlight(t, hc) })
+	t.Run("nothing is sent once Run returned", func(t *testing.T) { testNothingSentAfterRun(t, hc) })
 	t.Run("the wire: an events.Sender to a CloudEvents sink", func(t *testing.T) { testWire(t, hc) })
 }
 
@@ -475,6 +476,41 @@ func testShutdownWaitsForSendsInFlight(t *testing.T, hc *hub.Client) {
 	}
 	if b := run(100*time.Millisecond, false); !errors.Is(b.ctxErr, context.Canceled) {
 		t.Errorf("past the grace, the send ended with %v, want it cancelled", b.ctxErr)
+	}
+}
+
+// testNothingSentAfterRun: once Run has returned, no change reaches the
+// sender, however many follow. A second source, started after the changes,
+// is the fence: once it has sent them, the first had every chance to.
+func testNothingSentAfterRun(t *testing.T, hc *hub.Client) {
+	first := &recorder{}
+	s, err := New(Config{Hub: hc, Sender: first, Workers: 1, Coalesce: 10 * time.Millisecond, Logger: testbed.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx) }()
+	before := createMember(t, hc, "before-stop")
+	first.waitForID(t, before.Name, changeID(events.TypeClusterChanged, before.Name, before))
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	first.mu.Lock()
+	sentBefore := len(first.sent)
+	first.mu.Unlock()
+
+	changed := relabel(t, hc, before.Name, "after-stop")
+	after := createMember(t, hc, "after-stop")
+	fence := &recorder{}
+	startSource(t, hc, fence, Config{})
+	fence.waitForID(t, changed.Name, changeID(events.TypeClusterChanged, changed.Name, changed))
+	fence.waitForID(t, after.Name, changeID(events.TypeClusterChanged, after.Name, after))
+	first.mu.Lock()
+	defer first.mu.Unlock()
+	if late := first.sent[sentBefore:]; len(late) > 0 {
+		t.Errorf("sent %s after Run returned", ids(late))
 	}
 }
 

@@ -13,13 +13,38 @@ import (
 const FleetFileName = "fleet.json"
 
 // FleetFile is what a running local fleet tells other programs about itself
-// (scripts, tests, a second terminal): where the hub is and where each
-// member's Fn API answers. It is rewritten as members change.
+// (scripts, tests, a second terminal): where the hub is, where its Fn and
+// the events trigger answer, the fleet's processes, and where each
+// member's Fn API answers. It is rewritten as members change and as
+// processes are restarted.
 type FleetFile struct {
 	// Hub is the hub cluster.
 	Hub FleetHub `json:"hub"`
+	// FnAPI is the base URL of the hub's Fn API, where the management
+	// functions run as app fnfleet (FN_API_URL for the fn CLI).
+	FnAPI string `json:"fnAPI,omitempty"`
+	// EventsURL is the events function's trigger: where `fnfleet events
+	// send` sends.
+	EventsURL string `json:"eventsURL,omitempty"`
+	// SecretFile is the file (mode 0600) holding the secret events are
+	// signed with.
+	SecretFile string `json:"secretFile,omitempty"`
+	// PIDs are the fleet's own processes now running.
+	PIDs FleetPIDs `json:"pids,omitzero"`
 	// Members are the member clusters, by name.
 	Members []FleetMember `json:"members"`
+}
+
+// FleetPIDs are the pids of a local fleet's supervised processes, each
+// rewritten when its process is restarted.
+type FleetPIDs struct {
+	// HubFn is the hub's Fn server (`fnfleet fn-server`); the functions
+	// are its children.
+	HubFn int `json:"hubFn,omitempty"`
+	// Scheduler is `fnfleet scheduler`.
+	Scheduler int `json:"scheduler,omitempty"`
+	// EventSource is `fnfleet event-source`.
+	EventSource int `json:"eventSource,omitempty"`
 }
 
 // FleetHub is the hub cluster in the fleet file.

@@ -12,7 +12,9 @@ import (
 func TestFleetFileRoundTripsSortedByName(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FleetFileName)
 	f := FleetFile{
-		Hub: FleetHub{Kubeconfig: "/w/hub/kubeconfig.yaml"},
+		Hub:   FleetHub{Kubeconfig: "/w/hub/kubeconfig.yaml"},
+		FnAPI: "http://127.0.0.1:40123", EventsURL: "http://127.0.0.1:40123/t/fnfleet/events", SecretFile: "/w/event-secret",
+		PIDs: FleetPIDs{HubFn: 101, Scheduler: 102, EventSource: 103},
 		Members: []FleetMember{
 			{Name: "b", Region: "us-east", Phase: "Parked", FnURL: "http://127.0.1.2:8080"},
 			{Name: "a", Region: "eu-west", Phase: "Ready", Pool: "local-eu-west", FnURL: "http://127.0.1.1:8080", Kubeconfig: "/w/a.yaml"},
@@ -25,7 +27,8 @@ func TestFleetFileRoundTripsSortedByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := FleetFile{Hub: f.Hub, Members: []FleetMember{f.Members[1], f.Members[0]}}
+	want := f
+	want.Members = []FleetMember{f.Members[1], f.Members[0]}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("read %+v, want %+v", got, want)
 	}

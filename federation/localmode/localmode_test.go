@@ -6,11 +6,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/handlers"
+	"github.com/fnfleet/fnfleet/federation/providers/local"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
 
@@ -28,6 +31,13 @@ func TestUpFailingAfterTheHubTearsItDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	workdir := t.TempDir()
+	// Up fails before it runs any of these: empty stand-ins do.
+	exes := t.TempDir()
+	for _, name := range append(handlers.Functions(), "fnfleet") {
+		if err := os.WriteFile(filepath.Join(exes, name), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	pool := &v1alpha1.ClusterPool{}
 	pool.Name = "twice"
 	pool.Spec.Provider.Name = "local"
@@ -36,6 +46,7 @@ func TestUpFailingAfterTheHubTearsItDown(t *testing.T) {
 	pool.Spec.MaxClusters = 1
 	fleet, err := Up(ctx, Config{
 		Binaries: bins,
+		Fnfleet:  filepath.Join(exes, "fnfleet"),
 		Workdir:  workdir,
 		// The second create of the same pool fails: AlreadyExists.
 		Pools:  []*v1alpha1.ClusterPool{pool, pool.DeepCopy()},
@@ -57,5 +68,59 @@ func TestUpFailingAfterTheHubTearsItDown(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(workdir, "clusters", hubName)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the hub's directory is still there after Up failed (%v)", err)
+	}
+}
+
+// TestUpNeedsEveryExecutable: Up refuses to start, naming every missing
+// executable and how to build it, before it starts anything.
+func TestUpNeedsEveryExecutable(t *testing.T) {
+	bins, err := testbed.Binaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exes := t.TempDir()
+	if err := os.WriteFile(filepath.Join(exes, "fnfleet"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	workdir := filepath.Join(t.TempDir(), "up")
+	_, err = Up(t.Context(), Config{Binaries: bins, Fnfleet: filepath.Join(exes, "fnfleet"), Workdir: workdir, Logger: testbed.Logger(t)})
+	if err == nil {
+		t.Fatal("Up started without the functions' executables")
+	}
+	for _, want := range append(handlers.Functions(), "make build") {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Up's error lacks %q: %v", want, err)
+		}
+	}
+	if _, statErr := os.Stat(workdir); !errors.Is(statErr, fs.ErrNotExist) {
+		t.Errorf("Up made its work directory before it failed (%v)", statErr)
+	}
+}
+
+// The functions find the work directory under the name the local provider
+// ties processes to it by, so the watchdog stops them with the fleet.
+func TestFunctionsConfigTiesThemToTheWorkdir(t *testing.T) {
+	if handlers.ConfigLocalWorkdir != local.WorkdirEnv {
+		t.Fatalf("handlers.ConfigLocalWorkdir is %q, local.WorkdirEnv %q: the watchdog would not find the functions", handlers.ConfigLocalWorkdir, local.WorkdirEnv)
+	}
+}
+
+func TestMembersFromPoolsTakesTheRegionsInTurn(t *testing.T) {
+	pool := func(name, region string) *v1alpha1.ClusterPool {
+		p := &v1alpha1.ClusterPool{}
+		p.Name, p.Spec.Region, p.Spec.Provider.Name = name, region, "local"
+		return p
+	}
+	pools := []*v1alpha1.ClusterPool{pool("local-eu-west", "eu-west"), pool("local-us-east", "us-east")}
+	var got []string
+	for _, mc := range MembersFromPools(pools, 3) {
+		got = append(got, mc.Name+" "+mc.Spec.Region+" "+mc.Spec.PoolRef.Name)
+	}
+	want := []string{"local-eu-west-1 eu-west local-eu-west", "local-us-east-1 us-east local-us-east", "local-eu-west-2 eu-west local-eu-west"}
+	if !slices.Equal(got, want) {
+		t.Errorf("MembersFromPools(2 pools, 3) = %q, want %q", got, want)
+	}
+	if got := MembersFromPools(nil, 2); len(got) != 0 {
+		t.Errorf("MembersFromPools without pools = %v, want none", got)
 	}
 }

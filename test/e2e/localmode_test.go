@@ -1,14 +1,15 @@
 // Package e2e runs fnfleet end to end on real parts: clusters from the local
-// provider, the shells driven by the hub's informers, Fn installed with the
-// installer, process data planes, the placement engine, reached over real
-// sockets.
+// provider, the management functions on the hub's Fn (fnfleet fn-server)
+// driven by the event source and the scheduler, Fn installed with the
+// installer, process data planes, reached over real sockets.
 package e2e
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,32 +20,33 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/fnfleet/fnfleet/fdk/fdktest"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/localmode"
-	"github.com/fnfleet/fnfleet/federation/providers/local"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
 
 const idleTTL = 5 * time.Second
 
 // TestLocalFleetCreatesParksAndWakesAClusterForAnApp is what `make run`
-// shows, asserted: a fleet with pools and no member; an app that must run in
-// us-east gets a cluster created from the us-east pool, Fn installed and the
-// app deployed, and answers there; deleted, its cluster parks after the idle
-// TTL; applied again, the parked cluster is woken (not a new one created)
-// and the app answers again. fleet.json follows the member throughout.
+// shows, asserted, done by the management functions alone: a fleet with
+// pools and no member; an app that must run in us-east gets a cluster
+// created from the us-east pool, Fn installed and the app deployed, and
+// answers there; deleted, its cluster parks after the idle TTL; applied
+// again, the parked cluster is woken (not a new one created) and the app
+// answers again. fleet.json follows the member throughout.
 func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	bins, err := testbed.Binaries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	echo := fdktest.Build(t, "github.com/fnfleet/fnfleet/functions/echo")
+	exes := buildAll(t)
+	echo := filepath.Join(exes, "echo")
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	workdir := t.TempDir()
 	fleet, err := localmode.Up(ctx, localmode.Config{
 		Binaries: bins,
+		Fnfleet:  filepath.Join(exes, "fnfleet"),
 		Workdir:  workdir,
 		Pools:    []*v1alpha1.ClusterPool{pool("local-eu-west", "eu-west", "0.40"), pool("local-us-east", "us-east", "0.55")},
 		Images:   map[string]string{"fnfleet/echo:0.0.1": echo},
@@ -80,7 +82,7 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	if !strings.HasPrefix(m.FnURL, "http://127.0.1.") || m.Region != "us-east" || m.Pool != "local-us-east" {
 		t.Errorf("fleet.json lists %+v, want its loopback data plane, region us-east, pool local-us-east", m)
 	}
-	assertAnswers(t, ctx, m.FnURL)
+	testbed.AssertEchoes(t, ctx, m.FnURL+"/t/hello/echo", "hello us-east")
 
 	// Deleted: the cluster parks once idle for its TTL, keeping its name
 	// and address.
@@ -112,19 +114,31 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	if woken.FnURL != m.FnURL {
 		t.Errorf("woken %s answers at %s, want its address kept, %s", name, woken.FnURL, m.FnURL)
 	}
-	assertAnswers(t, ctx, woken.FnURL)
+	testbed.AssertEchoes(t, ctx, woken.FnURL+"/t/hello/echo", "hello us-east")
 
 	closed = true
 	if err := fleet.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if left, err := local.ProcessesUnder(workdir); err != nil || len(left) > 0 {
-		t.Fatalf("processes left after Close: %v (%v)", left, err)
+	if left := testbed.ProcessesNaming(workdir); len(left) > 0 {
+		t.Fatalf("processes left after Close: %v", left)
 	}
 	if resp, err := http.Get(m.FnURL); err == nil {
 		resp.Body.Close()
 		t.Errorf("%s data plane still answers after Close", name)
 	}
+}
+
+// buildAll builds fnfleet and every function (the fleet's and echo) in one
+// go build, as `make build` does, and returns their directory.
+func buildAll(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", dir+"/", "github.com/fnfleet/fnfleet/cmd/fnfleet", "github.com/fnfleet/fnfleet/functions/...")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", build, err, out)
+	}
+	return dir
 }
 
 func pool(name, region, cost string) *v1alpha1.ClusterPool {
@@ -203,23 +217,5 @@ func awaitMember(t *testing.T, ctx context.Context, fleet *localmode.Fleet, name
 			t.Fatalf("member %s not as wanted in fleet.json: %+v", name, f.Members)
 		case <-time.After(200 * time.Millisecond):
 		}
-	}
-}
-
-func assertAnswers(t *testing.T, ctx context.Context, fnURL string) {
-	t.Helper()
-	body := "hello us-east"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fnURL+"/t/hello/echo", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || string(got) != body {
-		t.Errorf("%s answered %d %q, want 200 %q", fnURL, resp.StatusCode, got, body)
 	}
 }

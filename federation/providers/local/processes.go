@@ -165,7 +165,9 @@ func allExited(procs []Process) bool {
 // command line names a path under the directory (a component whose pid file
 // kwokctl did not get to write, a data plane, kwokctl's kubectl) or whose
 // environment names the directory as KWOK_WORKDIR (kwokctl commands, whose
-// command line need not name it; env below). Only then is anything removed.
+// command line need not name it; env below) or as WorkdirEnv (the fleet's
+// management functions on the hub's Fn, whose command line is their
+// executable alone). Only then is anything removed.
 //
 // They are stopped rank by rank, each rank gone before the next is
 // signalled (stopRank): a kube-apiserver whose etcd is already gone ignored
@@ -185,6 +187,21 @@ const (
 	// watchdogName is the watchdog's $0, which StopWorkdir looks for.
 	watchdogName = "fnfleet-watchdog"
 )
+
+// WorkdirEnv is the environment variable that ties a process to a work
+// directory when its command line does not name it: a process whose
+// environment sets it to the work directory is stopped with the work
+// directory's clusters (StopWorkdir, the watchdog). The Fn server passes a
+// function its app's config as its environment, so the management
+// functions, configured with the work directory under this name
+// (handlers.ConfigLocalWorkdir), are found even though the Fn server runs
+// them from their executable alone.
+const WorkdirEnv = "FNFLEET_LOCAL_WORKDIR"
+
+// workdirEnvs are the environment entries that tie a process to workdir.
+func workdirEnvs(workdir string) [][]byte {
+	return [][]byte{[]byte("KWOK_WORKDIR=" + workdir), []byte(WorkdirEnv + "=" + workdir)}
+}
 
 // stopRank is when a process is stopped: the commands at work first
 // (kwokctl would start components again; they keep no data), then the data
@@ -227,9 +244,9 @@ func procsOf(dir string) ([]Process, error) {
 		return nil, err
 	}
 	path := []byte(dir + string(filepath.Separator))
-	env := []byte("KWOK_WORKDIR=" + dir)
+	envs := workdirEnvs(dir)
 	for pid, cmdline := range cmdlines {
-		if !found[pid] && (bytes.Contains(cmdline, path) || hasEnv(pid, env)) {
+		if !found[pid] && (bytes.Contains(cmdline, path) || hasEnv(pid, envs...)) {
 			found[pid] = true
 		}
 	}
@@ -246,17 +263,19 @@ func procsOf(dir string) ([]Process, error) {
 	return procs, nil
 }
 
-// hasEnv reports whether the process's environment holds the entry kv
-// (NAME=value) exactly; false when it cannot be read (gone, or another
-// user's).
-func hasEnv(pid int, kv []byte) bool {
+// hasEnv reports whether the process's environment holds one of the
+// entries kvs (NAME=value) exactly; false when it cannot be read (gone, or
+// another user's).
+func hasEnv(pid int, kvs ...[]byte) bool {
 	environ, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
 	if err != nil {
 		return false
 	}
 	for entry := range bytes.SplitSeq(environ, []byte{0}) {
-		if bytes.Equal(entry, kv) {
-			return true
+		for _, kv := range kvs {
+			if bytes.Equal(entry, kv) {
+				return true
+			}
 		}
 	}
 	return false
@@ -469,20 +488,21 @@ log "owner $owner is gone: stopping every process of $workdir"
 
 # procs prints "RANK PID" for each live process of the work directory: the
 # pids its clusters' pid files record, and every process whose command line
-# names a path under it or whose environment sets KWOK_WORKDIR to it. A
+# names a path under it or whose environment sets KWOK_WORKDIR or
+# FNFLEET_LOCAL_WORKDIR (WorkdirEnv: the hub's functions) to it. A
 # recorded pid counts only while its process names the work directory too,
 # since a pid is reused once its process ends.
 procs() {
   { for f in "$workdir"/clusters/*/pids/*.pid; do [ -f "$f" ] && cat "$f" && echo; done
     grep -lzF -e "$workdir/" /proc/[0-9]*/cmdline
-    grep -lzxF -e "KWOK_WORKDIR=$workdir" /proc/[0-9]*/environ
+    grep -lzxF -e "KWOK_WORKDIR=$workdir" -e "FNFLEET_LOCAL_WORKDIR=$workdir" /proc/[0-9]*/environ
   } 2>/dev/null | sed -n 's,^/proc/\([0-9]*\)/.*,\1,p; s,^\([0-9][0-9]*\)$,\1,p' | sort -un |
   while read -r pid; do
     [ "$pid" = "$$" ] && continue
     cmd=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null) || continue
     case "$cmd" in
       *"$workdir/"*) ;;
-      *) grep -qzxF -e "KWOK_WORKDIR=$workdir" "/proc/$pid/environ" 2>/dev/null || continue ;;
+      *) grep -qzxF -e "KWOK_WORKDIR=$workdir" -e "FNFLEET_LOCAL_WORKDIR=$workdir" "/proc/$pid/environ" 2>/dev/null || continue ;;
     esac
     name=$(printf '%s\n' "$cmd" | head -n 1); name=${name##*/}
     case "$name" in
@@ -536,8 +556,10 @@ func (p *Provider) startWatchdog() error {
 	defer logFile.Close()
 	cmd := exec.Command("/bin/sh", "-c", watchdogScript, watchdogName, strconv.Itoa(p.cfg.OwnerPID), p.cfg.Workdir)
 	// Not the clusters' environment: the watchdog must not match its own
-	// KWOK_WORKDIR test.
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "KWOK_WORKDIR=") })
+	// KWOK_WORKDIR or WorkdirEnv test.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "KWOK_WORKDIR=") || strings.HasPrefix(kv, WorkdirEnv+"=")
+	})
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -30,10 +30,14 @@ const (
 	DefaultBaseBackoff   = 200 * time.Millisecond
 	DefaultMaxBackoff    = 30 * time.Second
 	DefaultMaxRetryAfter = 5 * time.Minute
-	// DefaultAttemptTimeout bounds one attempt: the Fn server answers a
-	// call that outlasts its 30 s default timeout itself (504); 45 s leaves
-	// room for its queueing.
-	DefaultAttemptTimeout = 45 * time.Second
+	// DefaultAttemptTimeout bounds one attempt. The fleet's events
+	// function may wait for lifecycle, whose call can take Fn's longest
+	// timeout (300 s: a Helm install), and the Fn server answers a call
+	// that outlasts it itself (504); 310 s leaves room for the hop in
+	// front. A shorter bound would send the event again while its first
+	// delivery still works (harmless, handlers are idempotent, but the
+	// work is done twice).
+	DefaultAttemptTimeout = 310 * time.Second
 )
 
 // Bounds on what a sender reads of an answer: a handler's reply event is

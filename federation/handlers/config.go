@@ -79,8 +79,11 @@ func (c config) logger() (*slog.Logger, error) {
 }
 
 // hub connects to the hub with the kubeconfig ConfigHubKubeconfig names,
-// and gives the function's logger with it (what every shell is built on).
-func (c config) hub() (*hub.Client, *rest.Config, *slog.Logger, error) {
+// as function fn, and gives the function's logger with it (what every
+// shell is built on). The user agent fnfleet-<fn> is the field manager of
+// the function's creates and patches (placement's MemberClusters, deploy's
+// finalizer), so managedFields say which function wrote what.
+func (c config) hub(fn string) (*hub.Client, *rest.Config, *slog.Logger, error) {
 	log, err := c.logger()
 	if err != nil {
 		return nil, nil, nil, err
@@ -94,6 +97,7 @@ func (c config) hub() (*hub.Client, *rest.Config, *slog.Logger, error) {
 		return nil, nil, nil, cloudevent.Errorf(http.StatusInternalServerError,
 			"function config %s=%s: not a readable kubeconfig (%v); set it to the hub's kubeconfig file", ConfigHubKubeconfig, path, err)
 	}
+	rc.UserAgent = "fnfleet-" + fn
 	h, err := hub.New(rc)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("hub client from %s: %w", path, err)
@@ -141,8 +145,9 @@ func (c config) sender(log *slog.Logger) (*events.Sender, error) {
 }
 
 // lifecycleCallTimeout bounds a call that ends in lifecycle: its Fn
-// timeout (300 s) and a margin for the events function in front.
-const lifecycleCallTimeout = 310 * time.Second
+// timeout (300 s) and a margin for the events function in front, as the
+// senders' default attempt bound.
+const lifecycleCallTimeout = events.DefaultAttemptTimeout
 
 // lifecycleShell builds the lifecycle shell: the static provider always
 // (clusters registered by their kubeconfig Secret), the local provider

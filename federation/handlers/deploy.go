@@ -32,7 +32,7 @@ func NewDeploy() fdk.Handler {
 }
 
 func buildDeploy(cfg config) (*deployShell, error) {
-	h, _, log, err := cfg.hub()
+	h, _, log, err := cfg.hub(Deploy)
 	if err != nil {
 		return nil, err
 	}

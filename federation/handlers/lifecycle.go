@@ -41,7 +41,7 @@ func NewLifecycle() fdk.Handler {
 }
 
 func buildLifecycle(cfg config) (*lifecycleShell, error) {
-	h, rc, log, err := cfg.hub()
+	h, rc, log, err := cfg.hub(Lifecycle)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func NewParking() fdk.Handler {
 }
 
 func buildParking(cfg config) (*parkingShell, error) {
-	h, _, _, err := cfg.hub()
+	h, _, _, err := cfg.hub(Parking)
 	if err != nil {
 		return nil, err
 	}

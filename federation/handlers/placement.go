@@ -46,7 +46,7 @@ func NewPlacement() fdk.Handler {
 }
 
 func buildPlacement(cfg config) (*placementShell, error) {
-	h, _, log, err := cfg.hub()
+	h, _, log, err := cfg.hub(Placement)
 	if err != nil {
 		return nil, err
 	}

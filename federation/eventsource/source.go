@@ -56,11 +56,14 @@ var _ Hub = (*hub.Client)(nil)
 
 // Defaults of a Config.
 const (
-	// defaultCoalesce: an object's changes within 1 s make one event. A
-	// burst (kubectl apply in a loop, lifecycle writing phase then
-	// conditions, 50 updates at the hub's ~5-20 ms each) is well under a
-	// second; a handler's step, milliseconds, is not worth waiting less
-	// for, and a cluster's own phases take minutes.
+	// defaultCoalesce: after an object's event of a type goes, its
+	// changes of the next 1 s make one more event, at the end of that
+	// second. A burst (kubectl apply in a loop, lifecycle writing phase
+	// then conditions, 50 updates at the hub's ~5-20 ms each) is well
+	// under a second: two events. A change on its own is sent at once:
+	// apply -> answering crosses the event source twice (the app's
+	// change, then its decision), and a second's wait at each crossing
+	// was 2 of the 2.1 s it took (BenchmarkApplyToAnswering).
 	defaultCoalesce = time.Second
 	// defaultWorkers: sends in flight at once. A send lasts as long as the
 	// handler's step (10-100 ms of hub calls), so 4 send a relist of 1,000
@@ -89,9 +92,10 @@ type Config struct {
 	Hub Hub
 	// Sender delivers the events (an *events.Sender).
 	Sender Sender
-	// Coalesce is how long an object's first change waits for more before
-	// its event is sent (default 1 s): the changes within it make one
-	// event.
+	// Coalesce is the shortest time between two events of one type about
+	// one object (default 1 s): a change is sent at once when the last
+	// such event went longer ago than that, else at the end of the window,
+	// with every change made within it.
 	Coalesce time.Duration
 	// Workers is how many sends may be in flight at once (default 4). A
 	// key is never sent by two workers at once.
@@ -146,6 +150,7 @@ type Source struct {
 
 	mu    sync.Mutex
 	notes map[key]*note
+	sent  map[key]time.Time // when each key's last event was built, within Coalesce
 }
 
 // New builds a source; Run starts it.
@@ -171,7 +176,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = defaultShutdownGrace
 	}
-	s := &Source{cfg: cfg, log: cfg.Logger, informers: map[string]cache.SharedIndexInformer{}, notes: map[key]*note{}}
+	s := &Source{cfg: cfg, log: cfg.Logger, informers: map[string]cache.SharedIndexInformer{}, notes: map[key]*note{}, sent: map[key]time.Time{}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -277,9 +282,8 @@ func (s *Source) observe(old, new any) {
 			nt.gone = o
 		}
 		s.remember(k, nt)
-		// A key already waiting keeps its earlier time: the burst's first
-		// change sets when its one event goes.
-		s.queue.AddAfter(k, s.cfg.Coalesce)
+		// A key already waiting keeps its earlier time.
+		s.queue.AddAfter(k, s.wait(k))
 	}
 }
 
@@ -307,10 +311,38 @@ func (s *Source) remember(k key, n *note) {
 	s.notes[k] = n
 }
 
-// take removes and returns k's note (empty when there is none).
+// wait is how long a change of k waits before its event goes: nothing
+// when k's last event went Coalesce ago or longer, else the rest of that
+// window.
+func (s *Source) wait(k key) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last, ok := s.sent[k]
+	if !ok {
+		return 0
+	}
+	if since := time.Since(last); since < s.cfg.Coalesce {
+		return s.cfg.Coalesce - since
+	}
+	delete(s.sent, k)
+	return 0
+}
+
+// take removes and returns k's note (empty when there is none), and
+// records that k's event goes now. The record of a key that saw no change
+// since is dropped once a thousand are kept: it only matters for Coalesce.
 func (s *Source) take(k key) *note {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := time.Now()
+	s.sent[k] = now
+	if len(s.sent) > 1000 {
+		for other, at := range s.sent {
+			if now.Sub(at) >= s.cfg.Coalesce {
+				delete(s.sent, other)
+			}
+		}
+	}
 	n, ok := s.notes[k]
 	if !ok {
 		return &note{}

@@ -105,7 +105,7 @@ func Catalog() []Spec {
 		spec(TypeClusterChanged, EventSource, subjectCluster, KindMemberCluster, ClusterChanged{},
 			"a MemberCluster's spec, a condition (Healthy...) or a phase other than Ready, Parked, Failed changed; never a heartbeat", Placement, Lifecycle),
 		spec(TypeClusterReady, EventSource, subjectCluster, KindMemberCluster, ClusterReady{},
-			"a MemberCluster's phase turned Ready", Placement, Deploy),
+			"a MemberCluster's phase turned Ready", Reconcile, Placement, Deploy),
 		spec(TypeClusterParked, EventSource, subjectCluster, KindMemberCluster, ClusterParked{},
 			"a MemberCluster's phase turned Parked", Placement),
 		spec(TypeClusterFailed, EventSource, subjectCluster, KindMemberCluster, ClusterFailed{},

@@ -34,7 +34,7 @@ func NewReconcile() fdk.Handler {
 }
 
 func buildReconcile(cfg config) (*reconcileShell, error) {
-	h, _, log, err := cfg.hub()
+	h, _, log, err := cfg.hub(Reconcile)
 	if err != nil {
 		return nil, err
 	}
@@ -75,14 +75,27 @@ func reconcileJSON(ctx context.Context, s *reconcileShell, body []byte) (any, er
 	return s.lookAll(ctx, req.Cluster)
 }
 
-// reconcileEvent looks at every member. A member whose look could not be
-// recorded does not fail the tick (it is logged, and the next tick looks
-// again): retrying the tick would look at every member again.
+// reconcileEvent looks at every member on a tick, and at a member that
+// just turned Ready on its cluster.ready: placement places nothing on a
+// member not yet observed since it came up, so that first look is what
+// lets an app onto a new or woken cluster, and waiting for the next tick
+// (5 s in local mode, 30 s in a fleet) would add its wait to every create
+// and wake. A member whose look could not be recorded does not fail the
+// tick (it is logged, and the next tick looks again): retrying the tick
+// would look at every member again.
 func reconcileEvent(ctx context.Context, s *reconcileShell, e event.Event) (deferral, error) {
-	if e.Type() != events.TypeReconcileDue {
+	var cluster string
+	switch e.Type() {
+	case events.TypeReconcileDue:
+	case events.TypeClusterReady:
+		cluster = e.Subject()
+	default:
 		return deferral{}, notHandled(Reconcile, e)
 	}
-	a, err := s.lookAll(ctx, "")
+	a, err := s.lookAll(ctx, cluster)
+	if cloudevent.StatusOf(err) == http.StatusNotFound {
+		return deferral{}, nil // gone since: nothing to look at
+	}
 	if err != nil {
 		return deferral{}, err
 	}

@@ -131,7 +131,7 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 
 // buildAll builds fnfleet and every function (the fleet's and echo) in one
 // go build, as `make build` does, and returns their directory.
-func buildAll(t *testing.T) string {
+func buildAll(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	build := exec.Command("go", "build", "-o", dir+"/", "github.com/fnfleet/fnfleet/cmd/fnfleet", "github.com/fnfleet/fnfleet/functions/...")

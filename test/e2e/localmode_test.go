@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -16,9 +17,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/localmode"
@@ -31,7 +34,9 @@ const idleTTL = 5 * time.Second
 // shows, asserted, done by the management functions alone: a fleet with
 // pools and no member; an app that must run in us-east gets a cluster
 // created from the us-east pool, Fn installed and the app deployed, and
-// answers there; deleted, its cluster parks after the idle TTL; applied
+// answers there; its region changed, it answers on a cluster of the new
+// region and is removed from the old, and back; deleted, it is removed
+// from its member before it goes, and its cluster parks after the idle TTL; applied
 // again, the parked cluster is woken (not a new one created) and the app
 // answers again. fleet.json follows the member throughout.
 func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
@@ -84,11 +89,33 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	}
 	testbed.AssertEchoes(t, ctx, m.FnURL+"/t/hello/echo", "hello us-east")
 
-	// Deleted: the cluster parks once idle for its TTL, keeping its name
-	// and address.
+	// Its region changed: placed on a cluster of the eu-west pool, it
+	// answers there and is removed from the us-east cluster; changed back,
+	// the reverse.
+	moved := setRegion(t, ctx, fleet, "eu-west")
+	eu := awaitMember(t, ctx, fleet, moved, func(m localmode.FleetMember) bool { return m.FnURL != "" && m.Phase == "Ready" })
+	if eu.Pool != "local-eu-west" {
+		t.Fatalf("moved to %s of pool %q, want a cluster of local-eu-west", moved, eu.Pool)
+	}
+	testbed.AssertEchoes(t, ctx, eu.FnURL+"/t/hello/echo", "hello eu-west")
+	// setRegion waited for the us-east record to go, which deploy drops
+	// only once the Fn app is removed there; the cluster itself, idle
+	// since, may be parked by now (its idle TTL is 5 s).
+	assertNotHeld(t, ctx, m.FnURL, "hello")
+	if back := setRegion(t, ctx, fleet, "us-east"); back != name {
+		t.Fatalf("moved back to %s, want the us-east cluster %s", back, name)
+	}
+	testbed.AssertEchoes(t, ctx, m.FnURL+"/t/hello/echo", "hello us-east")
+	assertNotHeld(t, ctx, eu.FnURL, "hello")
+
+	// Deleted: deploy removes it from its member before the FleetApp goes
+	// (its finalizer), then the cluster parks once idle for its TTL,
+	// keeping its name and address.
 	if err := hc.DeleteFleetApp(ctx, "default", "hello"); err != nil {
 		t.Fatal(err)
 	}
+	awaitGone(t, ctx, fleet)
+	assertNotHeld(t, ctx, m.FnURL, "hello")
 	awaitMember(t, ctx, fleet, name, func(m localmode.FleetMember) bool { return m.Phase == string(v1alpha1.PhaseParked) })
 	if resp, err := http.Get(m.FnURL); err == nil {
 		resp.Body.Close()
@@ -107,8 +134,8 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mcs.Items) != 1 {
-		t.Errorf("hub has %d MemberClusters, want the one woken", len(mcs.Items))
+	if n := slices.IndexFunc(mcs.Items, func(mc v1alpha1.MemberCluster) bool { return mc.Spec.Region == "us-east" && mc.Name != name }); n >= 0 || len(mcs.Items) != 2 {
+		t.Errorf("hub has %d MemberClusters, want the us-east one woken and the eu-west one", len(mcs.Items))
 	}
 	woken := awaitMember(t, ctx, fleet, name, func(m localmode.FleetMember) bool { return m.Phase == "Ready" && m.FnURL != "" })
 	if woken.FnURL != m.FnURL {
@@ -218,4 +245,82 @@ func awaitMember(t *testing.T, ctx context.Context, fleet *localmode.Fleet, name
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// setRegion makes the app hello require region, as kubectl apply would,
+// and returns the cluster it is then deployed on, once it is.
+func setRegion(t *testing.T, ctx context.Context, fleet *localmode.Fleet, region string) string {
+	t.Helper()
+	patch := fmt.Sprintf(`{"spec":{"placement":{"requiredRegions":[%q]}}}`, region)
+	if err := fleet.HubClient.REST().Patch(types.MergePatchType).Namespace("default").Resource("fleetapps").Name("hello").
+		Body([]byte(patch)).Do(ctx).Error(); err != nil {
+		t.Fatal(err)
+	}
+	a := awaitApp(t, ctx, fleet, "deployed in "+region, func(a *v1alpha1.FleetApp) bool {
+		if !deployed(a) || len(a.Status.Deployments) != 1 {
+			return false // still removing from the cluster it left
+		}
+		mc, err := fleet.HubClient.GetMemberCluster(ctx, a.Status.Placement[0].Cluster)
+		return err == nil && mc.Spec.Region == region
+	})
+	return a.Status.Placement[0].Cluster
+}
+
+// awaitGone waits for the FleetApp hello to be gone from the hub.
+func awaitGone(t *testing.T, ctx context.Context, fleet *localmode.Fleet) {
+	t.Helper()
+	for {
+		_, err := fleet.HubClient.GetFleetApp(ctx, "default", "hello")
+		if apierrors.IsNotFound(err) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("FleetApp hello not gone after its deletion: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// assertNotHeld fails if the Fn API at base holds an app called name. A
+// data plane that does not answer (its cluster parked) holds nothing that
+// serves.
+func assertNotHeld(t *testing.T, ctx context.Context, base, name string) {
+	t.Helper()
+	n, err := appsNamed(ctx, base, name)
+	if err != nil {
+		t.Logf("%s not asked: %v", base, err)
+		return
+	}
+	if n != 0 {
+		t.Errorf("the Fn API at %s still holds app %s", base, name)
+	}
+}
+
+// appsNamed counts the Fn apps called name on the Fn API at base.
+func appsNamed(ctx context.Context, base, name string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v2/apps?name="+name, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("list apps at %s: %d %v", base, resp.StatusCode, err)
+	}
+	n := 0
+	for _, a := range list.Items {
+		if a.Name == name {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -95,6 +95,9 @@ func TestKilledInstanceIsRestarted(t *testing.T) {
 	}
 	waitUntil(t, "a second instance runs", func() bool { pid := p.PID(); return pid != 0 && pid != first })
 	second := p.PID()
+	// OnStart is called once the new pid is recorded, so PID() may tell
+	// of the second instance a moment before OnStart does.
+	waitUntil(t, "OnStart told of the second instance", func() bool { pids, _ := rec.get(); return len(pids) >= 2 })
 	if pids, _ := rec.get(); !slices.Equal(pids, []int{first, second}) {
 		t.Errorf("OnStart saw %v, want %d then %d", pids, first, second)
 	}
@@ -119,7 +122,8 @@ func TestKilledInstanceIsRestarted(t *testing.T) {
 func TestRestartsBackOff(t *testing.T) {
 	p, rec := start(t, Spec{Name: "crasher", Path: "/bin/sh", Args: []string{"-c", "exit 3"},
 		MinBackoff: 20 * time.Millisecond, MaxBackoff: 80 * time.Millisecond})
-	waitUntil(t, "six starts", func() bool { return p.Starts() >= 6 })
+	// Counted by OnStart, which is told of a start just after Starts is.
+	waitUntil(t, "six starts", func() bool { _, at := rec.get(); return len(at) >= 6 })
 	if err := p.Close(context.Background()); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

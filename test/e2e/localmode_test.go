@@ -313,8 +313,11 @@ func appsNamed(ctx context.Context, base, name string) (int, error) {
 			Name string `json:"name"`
 		} `json:"items"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("list apps at %s: %d %v", base, resp.StatusCode, err)
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("list apps at %s: %s", base, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return 0, fmt.Errorf("list apps at %s: %w", base, err)
 	}
 	n := 0
 	for _, a := range list.Items {

@@ -39,6 +39,7 @@ var (
 	memberClusters = v1alpha1.GroupVersion().WithResource("memberclusters")
 	fleetApps      = v1alpha1.GroupVersion().WithResource("fleetapps")
 	clusterPools   = v1alpha1.GroupVersion().WithResource("clusterpools")
+	dnsZones       = v1alpha1.GroupVersion().WithResource("dnszones")
 )
 
 // TestCRDsOnARealAPIServer installs the generated CRDs in a real
@@ -55,7 +56,7 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 	}
 
 	t.Run("examples are accepted", func(t *testing.T) {
-		for _, file := range []string{"memberclusters.yaml", "fleetapps.yaml", "clusterpools.yaml"} {
+		for _, file := range []string{"memberclusters.yaml", "fleetapps.yaml", "clusterpools.yaml", "dnszones.yaml"} {
 			for _, obj := range readObjects(t, filepath.Join(examplesDir, file)) {
 				if err := create(ctx, dyn, obj); err != nil {
 					t.Fatalf("%s: %s %s refused: %v", file, obj.GetKind(), obj.GetName(), err)
@@ -67,8 +68,8 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("get checkout: %v", err)
 		}
-		if ttl, _, _ := unstructured.NestedInt64(app.Object, "spec", "dns", "ttl"); ttl != 60 {
-			t.Errorf("dns.ttl defaulted to %d, want 60", ttl)
+		if levels, _, _ := unstructured.NestedStringSlice(app.Object, "spec", "dns", "levels"); !slices.Equal(levels, []string{"Global", "Region", "Zone"}) {
+			t.Errorf("dns.levels defaulted to %q, want every level", levels)
 		}
 		if typ, _, _ := unstructured.NestedString(app.Object, "spec", "app", "functions", "0", "triggers", "0", "type"); typ != "" && typ != "http" {
 			t.Errorf("trigger type = %q", typ)
@@ -82,6 +83,22 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 		}
 		if up, _, _ := unstructured.NestedInt64(pool.Object, "spec", "nodeAutoscale", "scaleUpPercent"); up != 0 {
 			t.Errorf("pool without nodeAutoscale got scaleUpPercent %d", up)
+		}
+		edge, err := dyn.Resource(dnsZones).Get(ctx, "edge-example-net", metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("get zone edge-example-net: %v", err)
+		}
+		if owner, _, _ := unstructured.NestedString(edge.Object, "spec", "ownerID"); owner != "fnfleet" {
+			t.Errorf("zone ownerID defaulted to %q, want fnfleet", owner)
+		}
+		if prefix, _, _ := unstructured.NestedString(edge.Object, "spec", "provider", "coredns", "prefix"); prefix != "/skydns" {
+			t.Errorf("coredns prefix defaulted to %q, want /skydns", prefix)
+		}
+		if err := unstructured.SetNestedField(edge.Object, "another-fleet", "spec", "ownerID"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dyn.Resource(dnsZones).Update(ctx, edge, metav1.UpdateOptions{}); err == nil || !strings.Contains(err.Error(), "ownerID cannot change") {
+			t.Errorf("changing a zone's ownerID: err = %v, want it refused as unchangeable", err)
 		}
 		minimal := mustObject(t, fmt.Sprintf(validPool, "minimal-pool"))
 		if err := create(ctx, dyn, minimal); err != nil {
@@ -193,9 +210,17 @@ func TestCRDsOnARealAPIServer(t *testing.T) {
 			t.Errorf("eu-amsterdam-burst row = %v", row)
 		}
 		cols = tableColumns(ctx, t, cl.RESTConfig, "/apis/fnfleet.dev/v1alpha1/namespaces/default/fleetapps")
-		want = []string{"Name", "Clusters", "Replicas", "DNS", "Ready", "Explanation", "Age"}
+		want = []string{"Name", "Clusters", "Replicas", "DNS", "Ready", "DNS Ready", "Explanation", "Age"}
 		if !slices.Equal(cols.names, want) {
 			t.Fatalf("fleetapps columns = %v, want %v", cols.names, want)
+		}
+		cols = tableColumns(ctx, t, cl.RESTConfig, "/apis/fnfleet.dev/v1alpha1/dnszones")
+		want = []string{"Name", "Zone", "Provider", "Names", "Records", "Ready", "Last Sync", "Age"}
+		if !slices.Equal(cols.names, want) {
+			t.Fatalf("dnszones columns = %v, want %v", cols.names, want)
+		}
+		if row := cols.rows["edge-example-net"]; fmt.Sprint(row[:3]) != "[edge-example-net edge.example.net. coredns]" {
+			t.Errorf("edge-example-net row = %v", row)
 		}
 	})
 
@@ -361,6 +386,18 @@ spec:
 
 func pool(name, extra string) string {
 	return fmt.Sprintf(validPool, name) + extra
+}
+
+const validZone = `
+apiVersion: fnfleet.dev/v1alpha1
+kind: DNSZone
+metadata: {name: %s}
+spec:
+  zone: fleet.example.com.
+`
+
+func zone(name, extra string) string {
+	return fmt.Sprintf(validZone, name) + extra
 }
 
 func mustObject(t *testing.T, doc string) *unstructured.Unstructured {
@@ -546,6 +583,24 @@ spec:
 			want: []string{"replicaDivision.weighting Static needs at least one staticWeights entry"}},
 		{name: "static weight names both", yaml: fleetApp("static-both", `  placement: {replicaDivision: {mode: Divided, weighting: Static, staticWeights: [{cluster: a, region: eu-1, weight: 1}]}}`),
 			want: []string{"a static weight names exactly one of cluster or region"}},
+		{name: "dns weights without Weighted", yaml: fleetApp("dns-weights", `  dns: {hostname: hello.example.com, weights: [{cluster: a, weight: 1}]}`),
+			want: []string{"weights apply only to strategy Weighted"}},
+		{name: "dns levels without Global", yaml: fleetApp("dns-levels", `  dns: {hostname: hello.example.com, levels: [Region]}`),
+			want: []string{"levels must include Global"}},
+		{name: "dns probe path", yaml: fleetApp("dns-probe", `  dns: {hostname: hello.example.com, probePath: hello}`),
+			want: []string{"probePath must be a path starting with '/'"}},
+		{name: "zone without dot", yaml: strings.Replace(zone("no-dot", `  provider: {type: coredns, coredns: {etcdEndpoints: ["http://127.0.0.1:2379"]}}`), "fleet.example.com.", "fleet.example.com", 1),
+			want: []string{"zone must be a lower-case fully qualified DNS name ending in a dot"}},
+		{name: "rfc2136 without its block", yaml: zone("no-block", `  provider: {type: rfc2136}`),
+			want: []string{"provider type rfc2136 needs the rfc2136 block"}},
+		{name: "two provider blocks", yaml: zone("two-blocks", `  provider: {type: coredns, coredns: {etcdEndpoints: ["http://127.0.0.1:2379"]}, externaldns: {namespace: x}}`),
+			want: []string{"set only the block of the provider type in use"}},
+		{name: "rfc2136 server without port", yaml: zone("no-port", `  provider: {type: rfc2136, rfc2136: {server: ns1.example.com, tsigKeyName: k, tsigSecretRef: {namespace: a, name: b}}}`),
+			want: []string{"server must be host:port"}},
+		{name: "rfc2136 weak algorithm", yaml: zone("md5", `  provider: {type: rfc2136, rfc2136: {server: "ns1:53", tsigKeyName: k, tsigAlgorithm: hmac-md5, tsigSecretRef: {namespace: a, name: b}}}`),
+			want: []string{`Unsupported value: "hmac-md5"`}},
+		{name: "etcd endpoint not a URL", yaml: zone("etcd-url", `  provider: {type: coredns, coredns: {etcdEndpoints: ["127.0.0.1:2379"]}}`),
+			want: []string{"an etcd endpoint is a URL"}},
 		{name: "residency pattern", yaml: fleetApp("residency", `  placement: {requiredRegions: ["EU/*"]}`),
 			want: []string{"spec.placement.requiredRegions[0]: Invalid value", "should match"}},
 		{name: "toleration Exists with value", yaml: fleetApp("toleration", `  placement: {tolerations: [{key: gpu, operator: Exists, value: "yes"}]}`),
@@ -574,6 +629,9 @@ func create(ctx context.Context, dyn dynamic.Interface, obj *unstructured.Unstru
 		_, err = dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
 	case "ClusterPool":
 		gvr.Resource = "clusterpools"
+		_, err = dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
+	case "DNSZone":
+		gvr.Resource = "dnszones"
 		_, err = dyn.Resource(gvr).Create(ctx, obj, metav1.CreateOptions{})
 	case "FleetApp":
 		gvr.Resource = "fleetapps"

@@ -17,6 +17,7 @@ import (
 // +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.spec.demand.replicas`
 // +kubebuilder:printcolumn:name="DNS",type=string,JSONPath=`.spec.dns.hostname`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Deployed")].status`
+// +kubebuilder:printcolumn:name="DNS Ready",type=string,JSONPath=`.status.conditions[?(@.type=="DNSReady")].status`
 // +kubebuilder:printcolumn:name="Explanation",type=string,priority=1,JSONPath=`.status.explanation`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type FleetApp struct {
@@ -418,24 +419,85 @@ const (
 	DNSGeo        DNSStrategy = "Geo"
 )
 
+// DNSLevel is one level of an app's names.
+// +kubebuilder:validation:Enum=Global;Region;Zone
+type DNSLevel string
+
+// DNS levels, as the Federated Ingress Controller had them: for hostname
+// hello.fleet.example.com in zone fleet.example.com., Global is the
+// hostname, Region hello.<region>.fleet.example.com and Zone
+// hello.<zone>.<region>.fleet.example.com.
+const (
+	DNSGlobal    DNSLevel = "Global"
+	DNSRegion    DNSLevel = "Region"
+	DNSZoneLevel DNSLevel = "Zone"
+)
+
 // DNSSpec is the global name of the app.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.weights) || self.strategy == 'Weighted'",message="weights apply only to strategy Weighted"
 type DNSSpec struct {
-	// Hostname is the fully qualified name, e.g. hello.apps.example.com.
+	// Hostname is the fully qualified name, e.g. hello.fleet.example.com.
+	// It must lie inside a DNSZone (the longest zone it ends in is used).
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\\\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?$')",message="hostname must be a lower-case DNS name with at least two labels, e.g. hello.apps.example.com"
 	Hostname string `json:"hostname"`
 
-	// TTL of the records, in seconds.
+	// TTL of the records, in seconds; the DNSZone's ttl when unset.
 	// +optional
-	// +kubebuilder:default=60
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=86400
 	TTL int32 `json:"ttl,omitempty"`
 
-	// Strategy is RoundRobin (the default), Failover, Weighted or Geo.
+	// Strategy is RoundRobin (the default: every healthy member), Failover
+	// (the members in placement.preferredRegions, in their order; the
+	// others only when those have none healthy), Weighted (by weights, or
+	// by the replicas placed on each member) or Geo (each caller answered
+	// with its own region's members). Weighted and Geo need a provider
+	// that can express them.
 	// +optional
 	// +kubebuilder:default=RoundRobin
 	Strategy DNSStrategy `json:"strategy,omitempty"`
+
+	// Levels are the names published: Global always, Region and Zone by
+	// default too.
+	// +optional
+	// +kubebuilder:default={Global,Region,Zone}
+	// +kubebuilder:validation:MaxItems=3
+	// +kubebuilder:validation:XValidation:rule="'Global' in self",message="levels must include Global: the hostname itself is the app's name"
+	// +listType=set
+	Levels []DNSLevel `json:"levels,omitempty"`
+
+	// ProbePath is the path, under the app's trigger prefix on a member's
+	// Fn (/t/<app>), that a health probe sends GET to; 2xx is healthy.
+	// Defaults to the app's first trigger's source.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="probePath must be a path starting with '/', e.g. /hello"
+	ProbePath string `json:"probePath,omitempty"`
+
+	// Weights, for strategy Weighted, set by hand what share each member
+	// or region gets; unset, each member weighs the replicas placed on it.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	Weights []DNSWeight `json:"weights,omitempty"`
+}
+
+// DNSWeight is the weight of one cluster or of every cluster in a region.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.cluster) != has(self.region)",message="a DNS weight names exactly one of cluster or region"
+type DNSWeight struct {
+	// Cluster is a MemberCluster name.
+	// +optional
+	Cluster string `json:"cluster,omitempty"`
+	// Region is a region name; the weight applies to each member in it.
+	// +optional
+	Region string `json:"region,omitempty"`
+	// Weight, 0 to 255 (0: never answered while another has weight).
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=255
+	Weight int32 `json:"weight"`
 }
 
 // Condition types of a FleetApp.
@@ -444,8 +506,9 @@ const (
 	AppPlaced = "Placed"
 	// AppDeployed is True when the app answers on every placed cluster.
 	AppDeployed = "Deployed"
-	// AppDNSReady is True when the DNS name answers with the placed
-	// clusters. Not set yet: the DNS function (a later issue).
+	// AppDNSReady is True when the app's names answer with the members
+	// that serve it and are healthy; its message lists each name and what
+	// it answers. The dns function owns it (and status.dns).
 	AppDNSReady = "DNSReady"
 )
 
@@ -490,6 +553,68 @@ type FleetAppStatus struct {
 	// +listType=map
 	// +listMapKey=cluster
 	Deployments []AppDeployment `json:"deployments,omitempty"`
+
+	// DNS is what the app's names answer, by member. The dns function
+	// owns it.
+	// +optional
+	DNS *AppDNSStatus `json:"dns,omitempty"`
+}
+
+// AppDNSStatus is what the app's names answer.
+type AppDNSStatus struct {
+	// Zone is the DNSZone the hostname lies in.
+	// +optional
+	Zone string `json:"zone,omitempty"`
+
+	// Names are the app's names and what each answers.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Names []DNSNameStatus `json:"names,omitempty"`
+
+	// Members says, for each member that serves or served the app, whether
+	// the names answer with it and since when. Deploy removes the app
+	// from a member no longer placed only once the names stopped
+	// answering with it at least a TTL ago, so no cached answer still
+	// sends callers there.
+	// +optional
+	// +listType=map
+	// +listMapKey=cluster
+	Members []DNSMemberStatus `json:"members,omitempty"`
+
+	// TTL is the TTL the records were written with, in seconds.
+	// +optional
+	TTL int32 `json:"ttl,omitempty"`
+
+	// SyncTime is when the zone last held the names as listed.
+	// +optional
+	SyncTime *metav1.Time `json:"syncTime,omitempty"`
+}
+
+// DNSNameStatus is one name and what it answers.
+type DNSNameStatus struct {
+	// Name is the fully qualified name, with its trailing dot.
+	Name string `json:"name"`
+	// Type is A, AAAA, CNAME (or A+AAAA when it has both).
+	Type string `json:"type"`
+	// Targets are the addresses (or the CNAME's target).
+	// +optional
+	// +listType=atomic
+	Targets []string `json:"targets,omitempty"`
+}
+
+// DNSMemberStatus is one member in the app's answers, or out of them.
+type DNSMemberStatus struct {
+	// Cluster is the MemberCluster name.
+	Cluster string `json:"cluster"`
+	// Answering is true while the app's names answer with the member.
+	Answering bool `json:"answering"`
+	// Since is when Answering last changed (when the zone was written).
+	Since metav1.Time `json:"since"`
+	// Reason says why the member is out (e.g. ProbeFailed, NotPlaced,
+	// NoAddress).
+	// +optional
+	Reason string `json:"reason,omitempty"`
 }
 
 // DeploymentState is where one member's copy of the Fn app stands.

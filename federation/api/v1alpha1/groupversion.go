@@ -19,7 +19,7 @@ func GroupVersion() schema.GroupVersion {
 	return schema.GroupVersion{Group: Group, Version: Version}
 }
 
-// AddToScheme registers MemberCluster, ClusterPool and FleetApp (and their
+// AddToScheme registers MemberCluster, ClusterPool, FleetApp and DNSZone (and their
 // lists) in s, so that typed and dynamic clients can encode and decode them.
 func AddToScheme(s *runtime.Scheme) error {
 	gv := GroupVersion()
@@ -27,6 +27,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		&MemberCluster{}, &MemberClusterList{},
 		&ClusterPool{}, &ClusterPoolList{},
 		&FleetApp{}, &FleetAppList{},
+		&DNSZone{}, &DNSZoneList{},
 	)
 	metav1.AddToGroupVersion(s, gv)
 	return nil

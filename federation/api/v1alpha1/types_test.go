@@ -55,6 +55,8 @@ func TestExamplesDecodeStrictly(t *testing.T) {
 				obj = &v1alpha1.FleetApp{}
 			case "ClusterPool":
 				obj = &v1alpha1.ClusterPool{}
+			case "DNSZone":
+				obj = &v1alpha1.DNSZone{}
 			default:
 				t.Fatalf("%s: unexpected kind %q", f, meta.Kind)
 			}

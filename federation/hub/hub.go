@@ -153,6 +153,7 @@ const (
 	memberClusters = "memberclusters"
 	clusterPools   = "clusterpools"
 	fleetApps      = "fleetapps"
+	dnsZones       = "dnszones"
 )
 
 // CreateMemberCluster creates mc (its status is ignored by the apiserver;
@@ -385,6 +386,38 @@ func (c *Client) ListFleetApps(ctx context.Context) (*v1alpha1.FleetAppList, err
 	out := &v1alpha1.FleetAppList{}
 	if err := c.rest.Get().Resource(fleetApps).Do(ctx).Into(out); err != nil {
 		return nil, fmt.Errorf("list FleetApps: %w", err)
+	}
+	return out, nil
+}
+
+// ListDNSZones lists every DNS zone.
+func (c *Client) ListDNSZones(ctx context.Context) (*v1alpha1.DNSZoneList, error) {
+	out := &v1alpha1.DNSZoneList{}
+	if err := c.rest.Get().Resource(dnsZones).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("list DNSZones: %w", err)
+	}
+	return out, nil
+}
+
+// CreateDNSZone creates zone.
+func (c *Client) CreateDNSZone(ctx context.Context, zone *v1alpha1.DNSZone) (*v1alpha1.DNSZone, error) {
+	out := &v1alpha1.DNSZone{}
+	if err := c.rest.Post().Resource(dnsZones).Body(zone).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("create DNSZone %s: %w", zone.Name, err)
+	}
+	return out, nil
+}
+
+// ApplyDNSZoneStatus sets, by server-side apply as field manager manager,
+// the status fields st holds, at the resourceVersion the caller read.
+func (c *Client) ApplyDNSZoneStatus(ctx context.Context, name, resourceVersion, manager string, st *v1alpha1.DNSZoneStatus) (*v1alpha1.DNSZone, error) {
+	body, err := statusApply("DNSZone", "", name, resourceVersion, st)
+	if err != nil {
+		return nil, fmt.Errorf("apply DNSZone %s status: %w", name, err)
+	}
+	out := &v1alpha1.DNSZone{}
+	if err := c.applyStatus(ctx, c.rest.Patch(types.ApplyPatchType).Resource(dnsZones).Name(name), manager, body).Into(out); err != nil {
+		return nil, fmt.Errorf("apply DNSZone %s status as %s: %w", name, manager, err)
 	}
 	return out, nil
 }

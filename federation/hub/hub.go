@@ -221,6 +221,16 @@ func (c *Client) GetFleetApp(ctx context.Context, namespace, name string) (*v1al
 	return out, nil
 }
 
+// UpdateFleetApp writes app's spec and metadata at the resourceVersion
+// it carries (a Conflict if the object changed since it was read).
+func (c *Client) UpdateFleetApp(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error) {
+	out := &v1alpha1.FleetApp{}
+	if err := c.rest.Put().Namespace(app.Namespace).Resource(fleetApps).Name(app.Name).Body(app).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("update FleetApp %s/%s: %w", app.Namespace, app.Name, err)
+	}
+	return out, nil
+}
+
 // SetFleetAppFinalizers sets the FleetApp's finalizers, at the
 // resourceVersion the caller read, as SetMemberClusterFinalizers does for a
 // MemberCluster: a merge patch of metadata alone, a Conflict if the object

@@ -199,7 +199,7 @@ func (a *appState) answer() {
 		a.setMembers(ms, global)
 		return
 	}
-	b := builder{ttl: a.plan.TTL, records: make([]Record, 0, 2*len(a.levels))}
+	b := builder{ttl: a.plan.TTL, records: make([]Record, 0, len(a.levels)+1)}
 	mode := modeOf(global)
 	name := a.levels[0].name
 	switch strategy {
@@ -233,7 +233,8 @@ func (a *appState) answer() {
 	slices.SortFunc(b.records, compareRecords)
 	a.plan.Records = b.records
 	answers := nameAnswers(a.levels, b.records)
-	a.plan.Names = slices.SortedFunc(slices.Values(answers), func(x, y NameAnswer) int { return strings.Compare(x.Name, y.Name) })
+	a.plan.Names = slices.Clone(answers)
+	slices.SortFunc(a.plan.Names, func(x, y NameAnswer) int { return strings.Compare(x.Name, y.Name) })
 	a.setMembers(ms, global)
 	a.plan.Ready, a.plan.Reason = true, ReasonAnswering
 	a.plan.Message = answersMessage(answers, note, a.omitted)

@@ -1,8 +1,8 @@
 package dns
 
 import (
+	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -17,6 +17,12 @@ func nameAnswers(levels []level, records []Record) []NameAnswer {
 	out := make([]NameAnswer, 0, len(levels))
 	for _, l := range levels {
 		i, _ := slices.BinarySearchFunc(records, l.name, func(r Record, name string) int { return strings.Compare(r.Name, name) })
+		if i+1 == len(records) || i+1 < len(records) && records[i+1].Name != l.name {
+			// One record set: its targets as they are (most names).
+			r := &records[i]
+			out = append(out, NameAnswer{Name: l.name, Type: r.Type, Targets: slices.Clip(r.Targets)})
+			continue
+		}
 		var a, aaaa, cname []string
 		sets := false
 		for ; i < len(records) && records[i].Name == l.name; i++ {
@@ -61,31 +67,55 @@ func nameAnswers(levels []level, records []Record) []NameAnswer {
 // "hello.fleet.example.com. A 127.0.1.1,127.0.1.2; hello.eu-west.fleet.example.com.
 // CNAME hello.fleet.example.com.", then the names left out and why.
 func answersMessage(answers []NameAnswer, note string, omitted []string) string {
-	m := capped{b: make([]byte, 0, 128*len(answers)), noun: "names"}
+	const leftOut = "left out "
+	m := capped{noun: "names"}
+	size := 0
 	for i, a := range answers {
-		m.add(func(b []byte) []byte {
-			b = append(b, a.Name...)
-			b = append(b, ' ')
-			b = append(b, a.Type...)
-			b = append(b, ' ')
+		size += answerLen(a, i, note) + 2
+	}
+	for _, o := range omitted {
+		size += len(leftOut) + len(o) + 2
+	}
+	m.b.Grow(min(size, maxMessage))
+	for i, a := range answers {
+		m.add(answerLen(a, i, note), func(b *strings.Builder) {
+			b.WriteString(a.Name)
+			b.WriteByte(' ')
+			b.WriteString(a.Type)
+			b.WriteByte(' ')
 			for j, t := range a.Targets {
 				if j > 0 {
-					b = append(b, ',')
+					b.WriteByte(',')
 				}
-				b = append(b, t...)
+				b.WriteString(t)
 			}
 			if i == 0 && note != "" {
-				b = append(b, " ("...)
-				b = append(b, note...)
-				b = append(b, ')')
+				b.WriteString(" (")
+				b.WriteString(note)
+				b.WriteByte(')')
 			}
-			return b
 		})
 	}
 	for _, o := range omitted {
-		m.add(func(b []byte) []byte { return append(append(b, "left out "...), o...) })
+		m.add(len(leftOut)+len(o), func(b *strings.Builder) {
+			b.WriteString(leftOut)
+			b.WriteString(o)
+		})
 	}
 	return m.String()
+}
+
+// answerLen is the length of a's entry in answersMessage; the global
+// name's (i == 0) carries the strategy's note.
+func answerLen(a NameAnswer, i int, note string) int {
+	n := len(a.Name) + len(a.Type) + 2 + max(len(a.Targets)-1, 0)
+	for _, t := range a.Targets {
+		n += len(t)
+	}
+	if i == 0 && note != "" {
+		n += len(note) + 3
+	}
+	return n
 }
 
 // noMemberMessage says that no member can answer for the app, and why each
@@ -94,16 +124,22 @@ func noMemberMessage(app string, ms []member) string {
 	if len(ms) == 0 {
 		return "no member serves " + app + ": it is placed on no cluster yet, so its names answer nothing"
 	}
-	m := capped{b: append(make([]byte, 0, 64+32*len(ms)), "no member serves "+app+", so its names answer nothing: "...)}
-	m.sep, m.noun, m.mark = ", ", "members", len(m.b)
+	const noAddress = " (its ingress has no address and no hostname)"
+	m := capped{sep: ", ", noun: "members"}
+	m.b.WriteString("no member serves " + app + ", so its names answer nothing: ")
 	for i := range ms {
 		x := &ms[i]
-		m.add(func(b []byte) []byte {
-			b = append(append(append(b, x.in.Cluster...), ' '), x.out...)
+		n := len(x.in.Cluster) + 1 + len(x.out)
+		if x.out == ReasonNoAddress {
+			n += len(noAddress)
+		}
+		m.add(n, func(b *strings.Builder) {
+			b.WriteString(x.in.Cluster)
+			b.WriteByte(' ')
+			b.WriteString(x.out)
 			if x.out == ReasonNoAddress {
-				b = append(b, " (its ingress has no address and no hostname)"...)
+				b.WriteString(noAddress)
 			}
-			return b
 		})
 	}
 	return m.String()
@@ -112,29 +148,26 @@ func noMemberMessage(app string, ms []member) string {
 // capped builds a message of entries under maxMessage, ending in "... and
 // N more names" when some do not fit.
 type capped struct {
-	b []byte
-	// mark is where the first entry starts (no separator before it).
-	mark    int
+	b       strings.Builder
 	sep     string // "; " when empty
 	noun    string // what the entries are
+	added   int
 	dropped int
 }
 
-func (c *capped) add(entry func([]byte) []byte) {
-	if c.dropped > 0 {
+// add writes an entry of size bytes, unless it or an earlier one does not
+// fit.
+func (c *capped) add(size int, write func(*strings.Builder)) {
+	// 32 bytes keep room for the "... and N more" tail.
+	if c.dropped > 0 || c.b.Len()+len(c.separator())+size > maxMessage-32 {
 		c.dropped++
 		return
 	}
-	before := len(c.b)
-	if before > c.mark {
-		c.b = append(c.b, c.separator()...)
+	if c.added > 0 {
+		c.b.WriteString(c.separator())
 	}
-	c.b = entry(c.b)
-	// 32 bytes keep room for the "... and N more" tail.
-	if len(c.b) > maxMessage-32 {
-		c.b = c.b[:before]
-		c.dropped = 1
-	}
+	write(&c.b)
+	c.added++
 }
 
 func (c *capped) separator() string {
@@ -146,10 +179,7 @@ func (c *capped) separator() string {
 
 func (c *capped) String() string {
 	if c.dropped > 0 {
-		c.b = append(c.b, c.separator()...)
-		c.b = append(c.b, "... and "...)
-		c.b = strconv.AppendInt(c.b, int64(c.dropped), 10)
-		c.b = append(append(c.b, " more "...), c.noun...)
+		fmt.Fprintf(&c.b, "%s... and %d more %s", c.separator(), c.dropped, c.noun)
 	}
-	return string(c.b)
+	return c.b.String()
 }

@@ -10,8 +10,9 @@ import (
 
 // appState is one app while it is planned.
 type appState struct {
-	in   *App
-	plan AppPlan
+	in *App
+	// plan is the app's entry in the Result, filled in place.
+	plan *AppPlan
 	zone *Zone
 	// levels are the names the app claims, global first, then each
 	// region followed by its zones, in order: the order the message lists
@@ -63,12 +64,11 @@ func (a *appState) locate(zones *zoneIndex) {
 		a.fail(ReasonZoneApex, fmt.Sprintf("hostname %s is the apex of DNSZone %q, which holds the zone's SOA and NS records and cannot also hold a CNAME: choose a name inside it, e.g. hello.%s", host, z.Name, z.Domain))
 		return
 	}
-	a.levels = append(a.levels, level{kind: v1alpha1.DNSGlobal, name: host, above: -1})
 	regionOn, zoneOn := levelsOn(a.in.DNS.Levels)
 	if !regionOn && !zoneOn {
+		a.levels = []level{{kind: v1alpha1.DNSGlobal, name: host, above: -1}}
 		return
 	}
-	rel := relative(host, z.Domain)
 	places := make([]place, 0, len(a.in.Members))
 	for i := range a.in.Members {
 		m := &a.in.Members[i]
@@ -78,6 +78,10 @@ func (a *appState) locate(zones *zoneIndex) {
 	}
 	slices.SortFunc(places, comparePlaces)
 	places = slices.Compact(places)
+	// At most a region and a zone name per place.
+	a.levels = make([]level, 1, 1+2*len(places))
+	a.levels[0] = level{kind: v1alpha1.DNSGlobal, name: host, above: -1}
+	rel := relative(host, z.Domain)
 	regionAt := -1
 	for i, p := range places {
 		newRegion := i == 0 || places[i-1].region != p.region

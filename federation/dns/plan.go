@@ -165,14 +165,14 @@ func Plan(in Input) Result {
 		ordered[i] = &in.Apps[i]
 	}
 	slices.SortFunc(ordered, func(a, b *App) int { return strings.Compare(a.Key, b.Key) })
+	res := Result{Apps: make([]AppPlan, len(ordered))}
 	apps := make([]appState, len(ordered))
 	for i, a := range ordered {
-		apps[i].in = a
+		apps[i].in, apps[i].plan = a, &res.Apps[i]
 		apps[i].locate(&zones)
 	}
 	grant(apps, in.Owners)
 
-	res := Result{Apps: make([]AppPlan, len(apps))}
 	n := 0
 	for i := range apps {
 		a := &apps[i]
@@ -181,7 +181,6 @@ func Plan(in Input) Result {
 		} else {
 			a.refuseMembers()
 		}
-		res.Apps[i] = a.plan
 		n += len(a.plan.Records)
 	}
 	res.Records = make([]Record, 0, n)

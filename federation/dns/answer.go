@@ -276,19 +276,18 @@ func (a *appState) strategy() (v1alpha1.DNSStrategy, string) {
 // strategy, and for Failover a note on the choice, for the message. Region
 // and zone names need no strategy: each answers with its own members.
 func (a *appState) globalMembers(strategy v1alpha1.DNSStrategy, serving []*member) ([]*member, string) {
-	switch strategy {
-	case v1alpha1.DNSFailover:
-		for _, r := range a.in.PreferredRegions {
-			if ms := inPlace(serving, strings.ToLower(r), ""); len(ms) > 0 {
-				return ms, "Failover to preferred region " + strings.ToLower(r)
-			}
-		}
-		if len(a.in.PreferredRegions) == 0 {
-			return serving, "Failover without preferredRegions: every member"
-		}
-		return serving, "Failover: no preferred region serves, every member"
+	if strategy != v1alpha1.DNSFailover {
+		return serving, ""
 	}
-	return serving, ""
+	for _, r := range a.in.PreferredRegions {
+		if ms := inPlace(serving, strings.ToLower(r), ""); len(ms) > 0 {
+			return ms, "Failover to preferred region " + strings.ToLower(r)
+		}
+	}
+	if len(a.in.PreferredRegions) == 0 {
+		return serving, "Failover without preferredRegions: every member"
+	}
+	return serving, "Failover: no preferred region serves, every member"
 }
 
 // inPlace are the members of ms in region (and zone, when not empty).

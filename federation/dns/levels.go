@@ -46,7 +46,7 @@ func (a *appState) locate(zones *zoneIndex) {
 	a.plan.App = a.in.Key
 	host := fqdn(a.in.DNS.Hostname)
 	if !validName(host) {
-		a.fail(ReasonInvalidHostname, fmt.Sprintf("hostname %q is not a DNS name: labels of 1-63 lower-case letters, digits or '-', at most 253 characters in all", a.in.DNS.Hostname))
+		a.fail(ReasonInvalidHostname, fmt.Sprintf("hostname %q is not a DNS name: labels of 1-63 letters, digits, '-' or '_', at most 253 characters in all", a.in.DNS.Hostname))
 		return
 	}
 	z := zones.find(host)

@@ -122,10 +122,12 @@ func namedPath() string {
 
 var errAddressInUse = errors.New("address in use")
 
-// process is a running named; exited yields Wait's result.
+// process is a running named; exited is closed when it has exited, with
+// Wait's result in err.
 type process struct {
 	cmd    *exec.Cmd
-	exited chan error
+	exited chan struct{}
+	err    error
 }
 
 // stop ends named and waits for it: SIGTERM lets it finish writing its
@@ -165,19 +167,22 @@ func (b *BIND) start(named string) (*process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start named: %w", err)
 	}
-	p := &process{cmd: cmd, exited: make(chan error, 1)}
-	go func() { p.exited <- cmd.Wait() }()
+	p := &process{cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
 
 	deadline := time.Now().Add(startTimeout)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-p.exited:
+		case <-p.exited:
 			// named exits when it cannot listen: another process took the
 			// port between freePort and now.
 			if strings.Contains(b.log(), "unable to listen on any configured interfaces") {
 				return nil, fmt.Errorf("port %d: %w", port, errAddressInUse)
 			}
-			return nil, fmt.Errorf("named exited at start (%v)", err)
+			return nil, fmt.Errorf("named exited at start: %w", p.err)
 		default:
 		}
 		if b.answersSOA() {

@@ -235,13 +235,8 @@ func (p *Provider) send(ctx context.Context, batch []nameUpdate) (prereqFailed b
 	m.SetTsig(p.keyFQDN, p.algorithm, tsigFudge, time.Now().Unix())
 	p.updates.Add(1)
 	r, _, err := p.client.ExchangeContext(ctx, m, p.server)
-	names := fmt.Sprintf("%d names (%s", len(batch), batch[0].name)
-	if len(batch) > 1 {
-		names += ", ..."
-	}
-	names += ")"
 	if r == nil {
-		return false, fmt.Errorf("rfc2136: send the update of %s to %s: %w (what was written is unknown)", names, p.server, err)
+		return false, fmt.Errorf("rfc2136: send the update of %s to %s: %w (what was written is unknown)", describe(batch), p.server, err)
 	}
 	p.log.Debug("update", "names", len(batch), "first", batch[0].name, "rcode", dns.RcodeToString[r.Rcode])
 	switch r.Rcode {
@@ -249,7 +244,7 @@ func (p *Provider) send(ctx context.Context, batch []nameUpdate) (prereqFailed b
 		if err != nil {
 			// The server says it wrote, but its answer does not carry
 			// our key's signature.
-			return false, fmt.Errorf("rfc2136: the answer of %s to the update of %s failed its check: %w (the update may be written)", p.server, names, err)
+			return false, fmt.Errorf("rfc2136: the answer of %s to the update of %s failed its check: %w (the update may be written)", p.server, describe(batch), err)
 		}
 		return false, nil
 	case dns.RcodeNXRrset, dns.RcodeYXRrset, dns.RcodeNameError, dns.RcodeYXDomain:
@@ -268,6 +263,14 @@ func (p *Provider) send(ctx context.Context, batch []nameUpdate) (prereqFailed b
 			p.keyName, ErrRefused, p.server, why, p.zone)
 	default:
 		return false, fmt.Errorf("rfc2136: %s answered %s to the update of %s in zone %s: check that it is the zone's primary server and its log",
-			p.server, dns.RcodeToString[r.Rcode], names, p.zone)
+			p.server, dns.RcodeToString[r.Rcode], describe(batch), p.zone)
 	}
+}
+
+// describe names a batch in messages: "100 names (a.fleet.test. ...)".
+func describe(batch []nameUpdate) string {
+	if len(batch) == 1 {
+		return batch[0].name
+	}
+	return fmt.Sprintf("%d names (%s ...)", len(batch), batch[0].name)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	fleetdns "github.com/fnfleet/fnfleet/federation/dns"
 	"github.com/fnfleet/fnfleet/federation/dns/rfc2136"
 	"github.com/fnfleet/fnfleet/test/dnstest"
@@ -156,6 +157,17 @@ func TestApplyWritesWhatBINDAnswers(t *testing.T) {
 	if _, err := p.Records(ctx, []string{"hello.example.com."}); err == nil || !strings.Contains(err.Error(), "outside zone") {
 		t.Errorf("Records of a name outside the zone: %v, want an error saying so", err)
 	}
+}
+
+// TestHMACSHA512KeysSign: a key of the other algorithm offered signs
+// updates BIND accepts.
+func TestHMACSHA512KeysSign(t *testing.T) {
+	b := dnstest.StartBIND(t, zone, dnstest.WithAlgorithm(v1alpha1.TSIGHMACSHA512))
+	p := newProvider(t, b)
+	if err := p.Apply(testContext(t), fleetdns.Changes{Create: []fleetdns.Record{rec("hello.fleet.test.", fleetdns.TypeA, 60, "192.0.2.1")}}); err != nil {
+		t.Fatal(err)
+	}
+	wantAnswers(t, b, "hello.fleet.test.", dns.TypeA, "192.0.2.1")
 }
 
 // TestWrongKeyIsRefusedAndNothingWritten: an unknown key and a wrong
@@ -305,6 +317,11 @@ func TestABatchOf1000NamesTakesOneMessagePer100(t *testing.T) {
 		t.Errorf("%d queries to read 1,000 names, want 4,000", q)
 	}
 	wantAnswers(t, b, "app-999.fleet.test.", dns.TypeA, "10.0.3.231")
+
+	// Nothing changed, nothing sent.
+	if err := p.Apply(ctx, fleetdns.Changes{}); err != nil || p.Stats().Updates != 10 {
+		t.Errorf("Apply of no changes: %v, %d update messages in all, want none sent", err, p.Stats().Updates)
+	}
 }
 
 // TestRecordsFailsWhenTheStateIsUnknown: a server that refuses the

@@ -44,10 +44,10 @@ progress = awk '{ n++ } n % 100 == 0 { printf "    ... %d packages compiled\n", 
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
 
 .PHONY: tools
-tools: $(K8S_BINS) $(KWOK_BINS) $(BIN)/etcd ## build the Kubernetes, kwok and etcd binaries (first time: ~15 min)
+tools: $(K8S_BINS) $(KWOK_BINS) $(BIN)/etcd bind9 ## build the Kubernetes, kwok and etcd binaries (first time: ~15 min); install BIND9 through apt-get if missing
 
 $(K8S_BINS) &: tools/kubernetes/go.mod tools/kubernetes/go.sum
 	@echo "==> building Kubernetes $(K8S_VERSION) (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) into bin/"
@@ -72,6 +72,21 @@ $(BIN)/etcd: tools/etcd/go.mod tools/etcd/go.sum
 	cd tools/etcd && $(GO) build -v -trimpath -ldflags '$(ETCD_LDFLAGS)' -o $(BIN)/etcd go.etcd.io/etcd/server/v3 2>&1 | $(progress)
 	@touch $(BIN)/etcd
 	@$(BIN)/etcd --version
+
+# BIND9 is Debian's own package, not built here: the rfc2136 provider's
+# tests run it (test/dnstest). apt-get needs root: sudo when not root.
+.PHONY: bind9
+bind9: ## install Debian's BIND9 (named, dig, nsupdate) through apt-get when named is missing
+	@if command -v named >/dev/null || [ -x /usr/sbin/named ]; then exit 0; fi; \
+	sudo=; \
+	if [ "$$(id -u)" != 0 ]; then \
+		if ! command -v sudo >/dev/null; then echo "BIND9 is missing and installing it needs root: run 'apt-get install bind9 bind9-utils dnsutils' as root"; exit 1; fi; \
+		sudo=sudo; \
+	fi; \
+	echo "==> installing BIND9 (bind9 bind9-utils dnsutils) through apt-get"; \
+	$$sudo apt-get update -qq; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bind9 bind9-utils dnsutils >/dev/null; \
+	/usr/sbin/named -v
 
 .PHONY: build
 # One go build: the packages are compiled once for every binary.

@@ -75,7 +75,7 @@ func read(version, file string) ([]byte, error) {
 	runErr := cmd.Run() // fails on go < 1.27 after the zip is in the cache; judged below
 	var d download
 	if err := json.Unmarshal(stdout.Bytes(), &d); err != nil {
-		return nil, fmt.Errorf("go mod download %s: %w (%v: %s)", mod, err, runErr, stderr.Bytes())
+		return nil, fmt.Errorf("go mod download %s: %w; %s", mod, errors.Join(runErr, err), stderr.Bytes())
 	}
 	if d.Dir != "" {
 		if data, err := os.ReadFile(filepath.Join(d.Dir, file)); err == nil {

@@ -132,13 +132,13 @@ var _ dns.Provider = (*Provider)(nil)
 func New(cfg Config) (*Provider, error) {
 	var errs []error
 	if cfg.Client == nil {
-		errs = append(errs, errors.New("Client (the hub) is required"))
+		errs = append(errs, errors.New("a client of the hub is required (Config.Client)"))
 	}
 	for _, msg := range validation.IsDNS1123Label(cfg.Namespace) {
 		errs = append(errs, fmt.Errorf("namespace %q: %s", cfg.Namespace, msg))
 	}
 	if !strings.HasSuffix(cfg.Zone, ".") || cfg.Zone != strings.ToLower(cfg.Zone) || len(validation.IsDNS1123Subdomain(strings.TrimSuffix(cfg.Zone, "."))) > 0 {
-		errs = append(errs, fmt.Errorf("zone %q is not a lower-case fully qualified name with its trailing dot, e.g. fleet.example.com.", cfg.Zone))
+		errs = append(errs, fmt.Errorf("zone %q is not a lower-case fully qualified name with its trailing dot (e.g. fleet.example.com.)", cfg.Zone))
 	}
 	if cfg.OwnerID == "" {
 		errs = append(errs, errors.New("OwnerID is required"))
@@ -409,7 +409,7 @@ func (p *Provider) write(ctx context.Context, name string, obj *unstructured.Uns
 		return nil
 	default:
 		obj = obj.DeepCopy()
-		labels := obj.GetLabels()
+		labels := obj.GetLabels() // holds ZoneLabel: mayWrite checked
 		labels[OwnerLabel] = p.owner
 		obj.SetLabels(labels)
 		if err := unstructured.SetNestedSlice(obj.Object, endpoints, "spec", "endpoints"); err != nil {
@@ -468,11 +468,11 @@ func (p *Provider) split(obj *unstructured.Unstructured, name string) (records [
 	for i, entry := range entries {
 		var ep endpoint
 		fields, ok := entry.(map[string]any)
-		if ok {
-			err = runtime.DefaultUnstructuredConverter.FromUnstructured(fields, &ep)
+		if !ok {
+			return nil, nil, fmt.Errorf("DNSEndpoint %s/%s: spec.endpoints[%d] is a %T, not an endpoint", obj.GetNamespace(), obj.GetName(), i, entry)
 		}
-		if !ok || err != nil {
-			return nil, nil, fmt.Errorf("DNSEndpoint %s/%s: spec.endpoints[%d] is not an endpoint: %v", obj.GetNamespace(), obj.GetName(), i, err)
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(fields, &ep); err != nil {
+			return nil, nil, fmt.Errorf("DNSEndpoint %s/%s: spec.endpoints[%d]: %w", obj.GetNamespace(), obj.GetName(), i, err)
 		}
 		r, ours, err := recordOf(ep)
 		if err != nil {

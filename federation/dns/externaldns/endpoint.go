@@ -146,7 +146,7 @@ func (p *Provider) check(r dns.Record) error {
 			return fmt.Errorf("%s %s set %s: the zone's provider does not answer by region; set geo in the DNSZone's externaldns block only when the provider behind external-dns does (Route53 geolocation)", r.Name, r.Type, r.SetID)
 		}
 		if _, ok := p.geo[r.Region]; !ok {
-			return fmt.Errorf("%s %s set %s: region %q has no geolocation for the provider behind external-dns (Config.GeoProperties); add one, e.g. aws/geolocation-continent-code", r.Name, r.Type, r.SetID, r.Region)
+			return fmt.Errorf("%s %s set %s: region %q has no geolocation for the provider behind external-dns (externaldns.Config.GeoProperties, e.g. aws/geolocation-continent-code=EU): which callers a fleet region means is never guessed", r.Name, r.Type, r.SetID, r.Region)
 		}
 	default:
 		if !p.caps.Weighted {

@@ -261,6 +261,43 @@ func TestDNSEndpointsOnARealHub(t *testing.T) {
 		}
 	})
 
+	t.Run("a zone is listed in pages, and only its own objects", func(t *testing.T) {
+		listed := cfg
+		listed.Zone = "list.example.com."
+		lp := newProvider(t, listed)
+		// One more than a page, so that the list takes two requests.
+		var want []dns.Record
+		for i := range 501 {
+			want = append(want, record(fmt.Sprintf("n%d.%s", i, listed.Zone), dns.TypeA, "192.0.2.1"))
+		}
+		want = append(want, record("_fnfleet.n0."+listed.Zone, dns.TypeTXT, "heritage=fnfleet,owner=fleet-a,app=default/n0"))
+		apply(t, lp, dns.Changes{Create: want})
+		before := lp.Stats()
+		got, err := lp.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(sorted(got), sorted(want), dns.Record.Equal) {
+			t.Errorf("listed %d record sets, want the %d written", len(got), len(want))
+		}
+		if lists := lp.Stats().Lists - before.Lists; lists != 2 {
+			t.Errorf("%d list requests for 502 objects, want 2 pages", lists)
+		}
+		// The first zone's list holds none of these.
+		mine, err := p.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range mine {
+			if !strings.HasSuffix(r.Name, "."+zone) {
+				t.Errorf("zone %s listed %s", zone, r)
+			}
+		}
+		if len(mine) == 0 {
+			t.Errorf("zone %s listed nothing", zone)
+		}
+	})
+
 	t.Run("external-dns' status writes between read and write are no conflict", func(t *testing.T) {
 		name := "status." + zone
 		a := record(name, dns.TypeA, "192.0.2.1")

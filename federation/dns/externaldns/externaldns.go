@@ -389,8 +389,9 @@ func (p *Provider) applyName(ctx context.Context, name string, c *nameChanges) (
 		}
 		err = p.write(ctx, name, obj, next, kept)
 		// Another writer wrote the object since it was read: read it
-		// again, and write if the records are still as expected.
-		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err) {
+		// again, and write if the records are still as expected. (A
+		// NotFound on a create is a missing namespace, not a writer.)
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || obj != nil && objectNotFound(err, obj.GetName()) {
 			p.log.Debug("object written meanwhile; reading it again", "name", name, "attempt", attempt, "err", err)
 			if attempt == attempts {
 				return true, nil
@@ -464,14 +465,27 @@ func (p *Provider) write(ctx context.Context, name string, obj *unstructured.Uns
 // get reads the object of name; nil if there is none.
 func (p *Provider) get(ctx context.Context, name string) (*unstructured.Unstructured, error) {
 	p.gets.Add(1)
-	obj, err := p.objects.Get(ctx, ObjectName(name), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
+	objName := ObjectName(name)
+	obj, err := p.objects.Get(ctx, objName, metav1.GetOptions{})
+	if err != nil && objectNotFound(err, objName) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get DNSEndpoint %s/%s of %s: %w", p.namespace, ObjectName(name), name, err)
+		return nil, fmt.Errorf("get DNSEndpoint %s/%s of %s: %w", p.namespace, objName, name, err)
 	}
 	return obj, nil
+}
+
+// objectNotFound tells "no such object" from the apiserver's NotFound for
+// a resource it does not serve (external-dns' CRD not installed), which
+// would otherwise read as every name being empty.
+func objectNotFound(err error, objName string) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsNotFound(err) || !errors.As(err, &status) {
+		return false
+	}
+	d := status.Status().Details
+	return d != nil && d.Name == objName && d.Kind == DNSEndpoints.Resource
 }
 
 // mayWrite refuses an object the fleet did not write for this zone and

@@ -35,12 +35,7 @@ const (
 // real hub: every subtest writes its own names.
 func TestDNSEndpointsOnARealHub(t *testing.T) {
 	hub := testbed.Start(t, local.ClusterSpec{Region: "hub"})
-	testbed.InstallCRD(t, hub.RESTConfig, crdFile)
 	ctx := t.Context()
-	core := kubernetes.NewForConfigOrDie(hub.RESTConfig)
-	if _, err := core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	client := dynamic.NewForConfigOrDie(hub.RESTConfig)
 	objects := client.Resource(externaldns.DNSEndpoints).Namespace(namespace)
 	cfg := externaldns.Config{
@@ -50,6 +45,21 @@ func TestDNSEndpointsOnARealHub(t *testing.T) {
 		Logger:        testbed.Logger(t),
 	}
 	p := newProvider(t, cfg)
+
+	// Without external-dns' CRD the names are unknown, not empty; without
+	// the namespace nothing is written, and that is no conflict.
+	if got, err := p.Records(ctx, []string{"hello." + zone}); err == nil || !strings.Contains(err.Error(), "could not find the requested resource") {
+		t.Errorf("records without the CRD: %v, %v; want an error", got, err)
+	}
+	testbed.InstallCRD(t, hub.RESTConfig, crdFile)
+	err := p.Apply(ctx, dns.Changes{Create: []dns.Record{record("hello."+zone, dns.TypeA, "192.0.2.1")}})
+	if err == nil || errors.Is(err, dns.ErrConflict) || !strings.Contains(err.Error(), `namespaces "dns" not found`) {
+		t.Errorf("apply without the namespace: %v; want an error naming it", err)
+	}
+	core := kubernetes.NewForConfigOrDie(hub.RESTConfig)
+	if _, err := core.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("record sets are created, updated, deleted and read back", func(t *testing.T) {
 		hello, owner, www := "hello."+zone, "_fnfleet.hello."+zone, "www."+zone

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -216,7 +217,7 @@ func (p *Provider) endpointOf(r dns.Record) endpoint {
 
 // recordOf reads ep back as a record set; ok is false for the record types
 // the fleet does not write, which it leaves alone.
-func recordOf(ep endpoint) (r dns.Record, ok bool, err error) {
+func (p *Provider) recordOf(ep endpoint) (r dns.Record, ok bool, err error) {
 	r = dns.Record{
 		Name:  canonical(ep.DNSName),
 		Type:  ep.RecordType,
@@ -241,6 +242,7 @@ func recordOf(ep endpoint) (r dns.Record, ok bool, err error) {
 		r.Targets = append(r.Targets, t)
 	}
 	slices.Sort(r.Targets)
+	location := map[string]string{}
 	for _, prop := range ep.ProviderSpecific {
 		switch prop.Name {
 		case WeightProperty:
@@ -251,7 +253,16 @@ func recordOf(ep endpoint) (r dns.Record, ok bool, err error) {
 			r.Weight = int32(w)
 		case RegionProperty:
 			r.Region = prop.Value
+		default:
+			location[prop.Name] = prop.Value
 		}
+	}
+	// A Geo set written before its region's location was configured
+	// otherwise reads back without its region: it no longer equals the
+	// planned set, and the registry rewrites it with the location now
+	// configured.
+	if r.Region != "" && !maps.Equal(location, p.geo[r.Region]) {
+		r.Region = ""
 	}
 	return r, true, nil
 }

@@ -21,7 +21,9 @@
 //     the properties Config.GeoProperties gives for that region, e.g.
 //     aws/geolocation-continent-code=EU. A fleet region is a name the
 //     fleet's operator chose, not a place: which callers it means is
-//     configuration, never guessed.
+//     configuration, never guessed. A set whose location is not the one
+//     configured reads back without its region, so a changed location is
+//     written out by the next sync.
 //
 // external-dns publishes only the record types in its
 // --managed-record-types; the fleet writes A, AAAA, CNAME and TXT (its
@@ -525,7 +527,7 @@ func (p *Provider) split(obj *unstructured.Unstructured, name string) (records [
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(fields, &ep); err != nil {
 			return nil, nil, fmt.Errorf("DNSEndpoint %s/%s: spec.endpoints[%d]: %w", obj.GetNamespace(), obj.GetName(), i, err)
 		}
-		r, ours, err := recordOf(ep)
+		r, ours, err := p.recordOf(ep)
 		if err != nil {
 			return nil, nil, fmt.Errorf("DNSEndpoint %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 		}

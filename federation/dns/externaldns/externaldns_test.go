@@ -217,6 +217,19 @@ func TestDNSEndpointsOnARealHub(t *testing.T) {
 		}
 		wantRecords(t, p, []string{g, "fine." + zone}, eu, fine)
 
+		// The location of eu-west changes: its set reads back without its
+		// region, and the update from what was read writes the new one.
+		moved := cfg
+		moved.GeoProperties = map[string]map[string]string{"eu-west": {"aws/geolocation-country-code": "DE"}}
+		mp := newProvider(t, moved)
+		unplaced := eu
+		unplaced.Region = ""
+		wantRecords(t, mp, []string{g}, unplaced)
+		apply(t, mp, dns.Changes{Update: []dns.Update{{Old: unplaced, New: eu}}})
+		wantRecords(t, mp, []string{g}, eu)
+		wantEndpoints(t, getObject(t, objects, g),
+			`geo.fleet.example.com A 60 [192.0.2.3] "eu-west" [aws/geolocation-country-code=DE fnfleet.dev/region=eu-west]`)
+
 		plain := cfg
 		plain.Weighted, plain.Geo, plain.GeoProperties = false, false, nil
 		pp := newProvider(t, plain)

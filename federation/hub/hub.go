@@ -38,6 +38,14 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
 	if err != nil {
 		return err
 	}
+	return InstallCRDDocs(ctx, cfg, docs...)
+}
+
+// InstallCRDDocs creates or updates the CRDs given as YAML documents and
+// waits until the apiserver serves them: fnfleet's own, or another
+// project's whose objects fnfleet writes into the hub (tests install
+// external-dns' DNSEndpoint this way).
+func InstallCRDDocs(ctx context.Context, cfg *rest.Config, docs ...[]byte) error {
 	client, err := apiextensions.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("install CRDs: %w", err)

@@ -43,8 +43,12 @@ func New(ctx context.Context, zone *v1alpha1.DNSZone, env Env) (dns.Provider, er
 		if err != nil {
 			return nil, fmt.Errorf("DNSZone %s: TSIG secret: %w", zone.Name, err)
 		}
-		return rfc2136.New(rfc2136.Config{Server: p.RFC2136.Server, Zone: zone.Spec.Zone, KeyName: p.RFC2136.TSIGKeyName,
+		prov, err := rfc2136.New(rfc2136.Config{Server: p.RFC2136.Server, Zone: zone.Spec.Zone, KeyName: p.RFC2136.TSIGKeyName,
 			Algorithm: p.RFC2136.TSIGAlgorithm, Secret: secret, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("DNSZone %s: %w", zone.Name, err)
+		}
+		return prov, nil
 	case p.Type == v1alpha1.DNSProviderCoreDNS && p.CoreDNS != nil:
 		cfg := coredns.Config{Endpoints: p.CoreDNS.EtcdEndpoints, Prefix: p.CoreDNS.Prefix, Zone: zone.Spec.Zone, Logger: log}
 		if ref := p.CoreDNS.CredentialsSecretRef; ref != nil {
@@ -56,10 +60,22 @@ func New(ctx context.Context, zone *v1alpha1.DNSZone, env Env) (dns.Provider, er
 				return nil, fmt.Errorf("DNSZone %s: etcd credentials: %w", zone.Name, err)
 			}
 		}
-		return coredns.New(ctx, cfg)
+		prov, err := coredns.New(ctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("DNSZone %s: %w", zone.Name, err)
+		}
+		return prov, nil
 	case p.Type == v1alpha1.DNSProviderExternalDNS && p.ExternalDNS != nil:
-		return externaldns.New(externaldns.Config{Client: env.Dynamic, Namespace: p.ExternalDNS.Namespace, Zone: zone.Spec.Zone,
-			OwnerID: zone.Spec.OwnerID, Weighted: p.ExternalDNS.Weighted, Geo: p.ExternalDNS.Geo, Logger: log})
+		geo := map[string]map[string]string{}
+		for _, g := range p.ExternalDNS.GeoLocations {
+			geo[g.Region] = g.Properties
+		}
+		prov, err := externaldns.New(externaldns.Config{Client: env.Dynamic, Namespace: p.ExternalDNS.Namespace, Zone: zone.Spec.Zone,
+			OwnerID: zone.Spec.OwnerID, Weighted: p.ExternalDNS.Weighted, Geo: p.ExternalDNS.Geo, GeoProperties: geo, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("DNSZone %s: %w", zone.Name, err)
+		}
+		return prov, nil
 	}
 	return nil, fmt.Errorf("DNSZone %s: provider type %q without its settings block: set spec.provider.%s", zone.Name, p.Type, p.Type)
 }

@@ -66,8 +66,8 @@ func TestDNSOnARealHub(t *testing.T) {
 	}
 
 	images := map[string]string{
-		"fnfleet/echo:0.0.1":  fdktest.Build(t, "github.com/fnfleet/fnfleet/functions/echo"),
-		vantage.Image:          fdktest.Build(t, "github.com/fnfleet/fnfleet/functions/probe"),
+		"fnfleet/echo:0.0.1": fdktest.Build(t, "github.com/fnfleet/fnfleet/functions/echo"),
+		vantage.Image:        fdktest.Build(t, "github.com/fnfleet/fnfleet/functions/probe"),
 	}
 	fns := map[string]*fnServer{}
 	ips := map[string]string{"eu": "127.0.1.211", "us": "127.0.1.212", "ap": "127.0.1.213"}

@@ -96,18 +96,26 @@ func Teardown(p *local.Provider) error {
 	return errors.Join(errs...)
 }
 
-// Binaries finds the cluster binaries: $FNFLEET_BIN, else bin/ at the root of
-// the fnfleet module containing the working directory.
+// Binaries finds the cluster binaries in BinDir.
 func Binaries() (local.Binaries, error) {
-	dir := os.Getenv("FNFLEET_BIN")
-	if dir == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			return local.Binaries{}, err
-		}
-		dir = filepath.Join(root, "bin")
+	dir, err := BinDir()
+	if err != nil {
+		return local.Binaries{}, err
 	}
 	return local.FindBinaries(dir)
+}
+
+// BinDir is where `make tools` puts the binaries: $FNFLEET_BIN, else bin/
+// at the root of the fnfleet module containing the working directory.
+func BinDir() (string, error) {
+	if dir := os.Getenv("FNFLEET_BIN"); dir != "" {
+		return dir, nil
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "bin"), nil
 }
 
 func moduleRoot() (string, error) {

@@ -28,11 +28,21 @@ func (p *Provider) Apply(ctx context.Context, changes dns.Changes) error {
 		return err
 	}
 	names := changes.Names()
+	// Every name is checked before the first batch is written, so that a
+	// name outside the zone refuses the whole Apply, not what follows it.
+	for _, name := range names {
+		if _, err := p.newState(name); err != nil {
+			return err
+		}
+	}
 	var conflicts []string
 	for batch := range slices.Chunk(names, maxTxnOps/readOpsPerName) {
 		states, err := p.read(ctx, batch)
 		if err != nil {
 			return err
+		}
+		if p.afterRead != nil {
+			p.afterRead()
 		}
 		c, err := p.applyBatch(ctx, states, byName)
 		if err != nil {
@@ -145,6 +155,7 @@ func (p *Provider) commit(ctx context.Context, txn []nameWrite) ([]*nameState, e
 		p.ops.Add(int64(len(ops)))
 		return nil, nil
 	}
+	p.failed.Add(1)
 	fillStates(states, resp)
 	return states, nil
 }

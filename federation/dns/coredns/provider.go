@@ -116,7 +116,11 @@ type Provider struct {
 	client *clientv3.Client
 	log    *slog.Logger
 
-	reads, txns, ops atomic.Int64
+	reads, txns, failed, ops atomic.Int64
+
+	// afterRead, when set (by tests), runs between Apply's read of a batch
+	// and its writes: where another writer's changes make the guards fail.
+	afterRead func()
 }
 
 var _ dns.Provider = (*Provider)(nil)
@@ -130,6 +134,9 @@ type Stats struct {
 	// Txns are write transactions sent, those whose guards failed
 	// included.
 	Txns int64
+	// GuardsFailed are the transactions not committed because another
+	// writer changed their names after Apply read them.
+	GuardsFailed int64
 	// Ops are the puts and deletes of committed transactions.
 	Ops int64
 }
@@ -193,7 +200,7 @@ func (p *Provider) Capabilities() dns.Capabilities { return dns.Capabilities{} }
 
 // Stats returns the counts so far.
 func (p *Provider) Stats() Stats {
-	return Stats{Reads: p.reads.Load(), Txns: p.txns.Load(), Ops: p.ops.Load()}
+	return Stats{Reads: p.reads.Load(), Txns: p.txns.Load(), GuardsFailed: p.failed.Load(), Ops: p.ops.Load()}
 }
 
 // Records returns the record sets at names, read in one round trip per 64

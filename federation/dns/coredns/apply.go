@@ -320,7 +320,7 @@ func (s *nameState) guards() []clientv3.Cmp {
 
 // writes are the puts and deletes that turn the name's keys into want, for
 // the types the change touches: a leaf per target, and the name's own key
-// (the CNAME's copy, else the marker while any set is left). Keys already
+// (the marker while any set is left). Keys already
 // holding what they should are not rewritten, and the sets of other types
 // (another writer's among them) are left alone.
 func (c *nameChange) writes(s *nameState, want map[string]dns.Record) []clientv3.Op {
@@ -352,9 +352,7 @@ func (c *nameChange) writes(s *nameState, want map[string]dns.Record) []clientv3
 	// record of a type the change rewrites anyway.
 	if typ := keyType(s.exact); typ == "" || c.touched[typ] {
 		var value string
-		if cname, ok := want[dns.TypeCNAME]; ok {
-			value = recordService(cname, cname.Targets[0]).encode()
-		} else if len(want) > 0 {
+		if len(want) > 0 {
 			value = markerService(s.name).encode()
 		}
 		switch {

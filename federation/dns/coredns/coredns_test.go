@@ -98,10 +98,13 @@ func wantRecords(t *testing.T, p *coredns.Provider, names []string, want ...dns.
 }
 
 // TestPluginSubtree is the evidence for the key layout (see the package
-// comment): SkyDNS records written plainly, one key per record below the
-// name, are answered with the records of every name below it, and a CNAME
-// query, which reads only the name's own key, gets NXDOMAIN. If CoreDNS
-// changes this, the layout may be simpler.
+// comment), from raw keys: plain SkyDNS records below a name are answered
+// with every record below it, the ownership TXT and a child name's
+// included, and a CNAME query, which reads only the name's own key, gets
+// NXDOMAIN; with "group" set to each record's name, and a marker at the
+// name's own key, the name answers exactly its own records; but a record
+// at a child name's own key (as a CNAME copied there would be) is answered
+// at the parent again. If CoreDNS changes this, the layout may change.
 func TestPluginSubtree(t *testing.T) {
 	s := startServer(t)
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{s.etcd}})
@@ -110,18 +113,35 @@ func TestPluginSubtree(t *testing.T) {
 	}
 	defer cli.Close()
 	for key, value := range map[string]string{
-		"hello/x1":         `{"host":"10.0.0.1","ttl":60}`,
-		"hello/_fnfleet/o": `{"text":"owner","ttl":60}`,
-		"hello/eu/y1":      `{"host":"10.9.9.9","ttl":60}`,
+		"plain/x1":         `{"host":"10.0.0.1","ttl":60}`,
+		"plain/_fnfleet/o": `{"text":"owner","ttl":60}`,
+		"plain/eu/y1":      `{"host":"10.9.9.9","ttl":60}`,
+
+		"grouped":             `{"group":"grouped.fleet.example.com."}`,
+		"grouped/@a":          `{"host":"10.0.0.1","ttl":60,"group":"grouped.fleet.example.com."}`,
+		"grouped/_fnfleet":    `{"group":"_fnfleet.grouped.fleet.example.com."}`,
+		"grouped/_fnfleet/@t": `{"text":"owner","ttl":60,"group":"_fnfleet.grouped.fleet.example.com."}`,
+		"grouped/eu":          `{"group":"eu.grouped.fleet.example.com."}`,
+		"grouped/eu/@a":       `{"host":"10.9.9.9","ttl":60,"group":"eu.grouped.fleet.example.com."}`,
+		"childcname/@a":       `{"host":"10.0.0.1","ttl":60,"group":"childcname.fleet.example.com."}`,
+		"childcname/eu":       `{"host":"world.fleet.example.com.","ttl":60,"group":"eu.childcname.fleet.example.com."}`,
+		"world/@a":            `{"host":"10.0.0.9","ttl":60,"group":"world.fleet.example.com."}`,
 	} {
 		if _, err := cli.Put(t.Context(), dnstest.CoreDNSPrefix+"/com/example/fleet/"+key, value); err != nil {
 			t.Fatal(err)
 		}
 	}
-	hello := fqdn("hello")
-	s.wantAnswers(t, hello, mdns.TypeA, hello+" A 10.0.0.1", hello+" A 10.9.9.9")
-	s.wantAnswers(t, hello, mdns.TypeTXT, hello+` TXT "owner"`)
-	s.wantRcode(t, hello, mdns.TypeCNAME, mdns.RcodeNameError)
+	plain, grouped, childcname, world := fqdn("plain"), fqdn("grouped"), fqdn("childcname"), fqdn("world")
+	s.wantAnswers(t, plain, mdns.TypeA, plain+" A 10.0.0.1", plain+" A 10.9.9.9")
+	s.wantAnswers(t, plain, mdns.TypeTXT, plain+` TXT "owner"`)
+	s.wantRcode(t, plain, mdns.TypeCNAME, mdns.RcodeNameError)
+
+	s.wantAnswers(t, grouped, mdns.TypeA, grouped+" A 10.0.0.1")
+	s.wantAnswers(t, grouped, mdns.TypeTXT)
+	s.wantRcode(t, grouped, mdns.TypeCNAME, mdns.RcodeSuccess)
+	s.wantAnswers(t, "_fnfleet."+grouped, mdns.TypeTXT, "_fnfleet."+grouped+` TXT "owner"`)
+
+	s.wantAnswers(t, childcname, mdns.TypeA, childcname+" A 10.0.0.1", childcname+" CNAME "+world, world+" A 10.0.0.9")
 }
 
 // TestCreateAnsweredExactly: each name answers its own records and no
@@ -156,7 +176,10 @@ func TestCreateAnsweredExactly(t *testing.T) {
 	s.wantAnswers(t, "_fnfleet."+hello, mdns.TypeA)
 	s.wantAnswers(t, eu, mdns.TypeA, eu+" A 10.9.9.9")
 	s.wantAnswers(t, world, mdns.TypeA, world+" CNAME "+hello, hello+" A 10.0.0.1", hello+" A 10.0.0.2")
-	s.wantAnswers(t, world, mdns.TypeCNAME, world+" CNAME "+hello)
+	// A CNAME query reads only the name's own key, which holds the
+	// marker (see the package comment): NODATA, not the CNAME.
+	s.wantAnswers(t, world, mdns.TypeCNAME)
+	s.wantRcode(t, world, mdns.TypeCNAME, mdns.RcodeSuccess)
 	s.wantRcode(t, fqdn("nothere"), mdns.TypeA, mdns.RcodeNameError)
 	if ttl := s.dns.Query(t, hello, mdns.TypeA)[0].Header().Ttl; ttl != 60 {
 		t.Errorf("TTL %d, want 60", ttl)
@@ -195,7 +218,7 @@ func TestUpdateAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.wantAnswers(t, hello, mdns.TypeA, hello+" CNAME "+world, world+" A 10.0.0.9")
-	s.wantAnswers(t, hello, mdns.TypeCNAME, hello+" CNAME "+world)
+	s.wantAnswers(t, hello, mdns.TypeAAAA)
 
 	a4 := rec("hello", dns.TypeA, "10.0.0.4")
 	if err := p.Apply(t.Context(), dns.Changes{Delete: []dns.Record{cname}, Create: []dns.Record{a4}}); err != nil {

@@ -71,11 +71,18 @@ func recordService(r dns.Record, target string) service {
 	return s
 }
 
-// markerService is what the name's own key holds when the name has no
-// CNAME: no host and no text, so the plugin answers nothing from it, but
+// markerService is what the name's own key holds while the name has
+// records: no host and no text, so the plugin answers nothing from it, but
 // the key exists, and a CNAME query (which reads only that key) gets
 // NODATA instead of NXDOMAIN.
 func markerService(name string) service { return service{Group: name} }
+
+// isMarker reports whether kv holds a service with no record in it (one
+// that does not decode is a record gone wrong, not a marker).
+func isMarker(kv *mvccpb.KeyValue) bool {
+	svc, err := decodeService(kv)
+	return err == nil && svc.recordType() == ""
+}
 
 func (s service) encode() string {
 	data, err := json.Marshal(s)
@@ -140,8 +147,8 @@ func (s *nameState) isLeaf(key string) bool {
 }
 
 // sets are the name's record sets as CoreDNS answers them, by type: every
-// leaf, and the name's own key when it holds a record (a CNAME there is
-// the copy of the CNAME leaf and counts once). When the services of a set
+// leaf, and the name's own key when it holds a record (another writer's;
+// the fleet keeps only its marker there). When the services of a set
 // disagree on TTL the smallest counts: that is what a resolver may cache.
 func (s *nameState) sets() (map[string]dns.Record, error) {
 	sets := make(map[string]dns.Record)

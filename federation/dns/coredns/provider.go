@@ -9,53 +9,61 @@
 // under /skydns is /skydns/com/example/fleet/hello) and, for most query
 // types (A, AAAA, TXT, MX, SRV), reads every key below that path, the
 // whole subtree, falling back to the path itself only when nothing is
-// below it. Only CNAME and PTR queries read the path itself alone. Run
-// against CoreDNS 1.15.0 (see TestPluginSubtree), with hello's A records
-// at hello/x1, the fleet's ownership TXT of _fnfleet.hello at
-// hello/_fnfleet/o and an A record of a child name at hello/eu/y1:
+// below it; CNAME and PTR queries read the path itself alone. Run against
+// CoreDNS 1.15.0 (TestPluginSubtree), with hello's A record at hello/x1,
+// the ownership TXT of _fnfleet.hello at hello/_fnfleet/o and an A record
+// of a child name at hello/eu/y1:
 //
-//	A hello      -> 10.9.9.9, 10.0.0.1, 10.0.0.2 (the child's address too)
-//	TXT hello    -> "owner=..." (the ownership record of _fnfleet.hello)
+//	A hello      -> 10.0.0.1, 10.9.9.9 (the child's address too)
+//	TXT hello    -> "owner" (the ownership record of _fnfleet.hello)
 //	CNAME hello  -> NXDOMAIN (nothing at the path itself)
 //
 // NXDOMAIN is worse than a wrong type: a resolver may take it to mean the
 // name and everything below it do not exist (RFC 8020) and cache that. So
 // each of the fleet's names is written as:
 //
-//	<path>                  the name's key: a copy of the CNAME when the
-//	                        name is a CNAME, else a marker {"group":name}
-//	                        (no host, no text: the plugin answers nothing
-//	                        from it), so CNAME queries get the CNAME or
-//	                        NODATA
-//	<path>/@<type>-<hash>   one key per record (target) of each set, the
-//	                        hash of the target, so an unchanged target of
-//	                        an updated set is not rewritten
+//	<path>                  a marker {"group":"<name>"} while the name
+//	                        has records: no host, no text, so the plugin
+//	                        answers nothing from it, but CNAME queries get
+//	                        NODATA instead of NXDOMAIN
+//	<path>/@<type>-<hash>   one key per record (target) of each set, with
+//	                        a hash of the target, so an unchanged target
+//	                        of an updated set is not rewritten; '@' starts
+//	                        no host name label, so a leaf is never taken
+//	                        for a child name
 //
-// and every service carries "group": the name. The plugin keeps, of a
-// subtree's services, only those of the group of the shallowest ones
-// (msg.Group), so a name that holds records answers only its own: A at
-// hello is hello's addresses alone, TXT at hello is NODATA, _fnfleet.hello
-// still answers its TXT. A CNAME and an A never coexist at one name (the
-// planner's choice), and the switch is one transaction.
+// and every record carries "group": its name. Of a subtree's records the
+// plugin keeps only those of the group of the shallowest ones (msg.Group),
+// so a name holding records answers exactly its own: A at hello is hello's
+// addresses alone, TXT at hello is NODATA, and _fnfleet.hello still
+// answers its TXT. A CNAME and addresses never share a name (the planner's
+// rule), and a switch from one to the other is one transaction.
 //
-// What the layout cannot fix: a name holding no records of its own (an
-// empty non-terminal such as eu.fleet.example.com. above
+// A CNAME is not copied to the name's own key, so a CNAME query at a
+// CNAME name gets NODATA (A and AAAA queries get the CNAME and its
+// target's addresses): a record at a name's own key is also a record just
+// below its parent, at the parent's depth, which defeats the group of the
+// parent (TestPluginSubtree: A at a name then answers its child's CNAME).
+//
+// What no layout fixes: a name holding no records of its own (an empty
+// non-terminal such as eu.fleet.example.com. above
 // hello.eu.fleet.example.com., or a name left with only its ownership
-// record) is answered with its descendants' records; and the plugin
-// answers an A query at a name whose CNAME points to an in-zone name
-// without addresses with nothing, not with the CNAME.
+// record) is answered with its descendants' records; and an A query at a
+// CNAME whose target is in the zone but has no addresses gets nothing, not
+// the CNAME.
 //
 // # Concurrent writers
 //
 // Apply reads the names it changes in one read-only transaction, checks
 // each name's record sets against what the changes expect (Create: no set
 // of that type; Update, Delete: exactly Old), and writes the names that
-// match in transactions guarded by that read: every own key's ModRevision
-// unchanged (a deleted key compares as 0) and no leaf newer than the read
-// (a range compare over the name's leaves catches one created meanwhile).
-// When a guard fails, the transaction's else branch reads those names
-// again, and the check runs on what another writer left: names no longer
-// as expected are conflicts, the rest are written on the next try.
+// match in transactions guarded by that read: the name's own key and every
+// leaf at the ModRevision read (a key deleted meanwhile compares as 0),
+// and no '@' leaf newer than the read (a range compare, which catches one
+// created meanwhile). When a guard fails, the transaction's else branch
+// reads its names again and the check runs on what the other writer left:
+// names no longer as expected are conflicts, nothing written there; the
+// rest are written on the next try.
 package coredns
 
 import (
@@ -154,7 +162,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("coredns: prefix %q must start with '/' and not end with one, e.g. %s", cfg.Prefix, DefaultPrefix)
 	}
 	if _, ok := mdns.IsDomainName(cfg.Zone); !ok || !mdns.IsFqdn(cfg.Zone) {
-		return nil, fmt.Errorf("coredns: zone %q is not a fully qualified name, e.g. fleet.example.com.", cfg.Zone)
+		return nil, fmt.Errorf("coredns: zone %q is not a fully qualified name (with its trailing dot, as fleet.example.com. is)", cfg.Zone)
 	}
 	cfg.Zone = strings.ToLower(cfg.Zone)
 	if cfg.Timeout <= 0 {
@@ -281,7 +289,9 @@ func fillStates(states []*nameState, resp *clientv3.TxnResponse) {
 			s.exact = kvs[0]
 		}
 		for _, kv := range resp.Responses[readOpsPerName*i+1].GetResponseRange().Kvs {
-			if s.isLeaf(string(kv.Key)) {
+			// A marker just below the name is a child name's own key
+			// (_fnfleet.<name>'s among them), no record of this name.
+			if s.isLeaf(string(kv.Key)) && !isMarker(kv) {
 				s.leaves = append(s.leaves, kv)
 			}
 		}

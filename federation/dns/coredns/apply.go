@@ -230,6 +230,9 @@ var errWeightedGeo = errors.New("the coredns provider cannot express weighted or
 // says: it decides a record's type from its data, so an A target that is
 // not an IPv4 address would be answered as something else.
 func writable(r dns.Record) error {
+	if r.Name != strings.ToLower(r.Name) {
+		return fmt.Errorf("coredns: %s: names are written in lower case (CoreDNS looks them up so)", r)
+	}
 	if r.SetID != "" || r.Weight != 0 || r.Region != "" {
 		return fmt.Errorf("coredns: %s: %w", r, errWeightedGeo)
 	}
@@ -295,7 +298,6 @@ func (c *nameChange) plan(s *nameState) (w nameWrite, holds bool, err error) {
 // sameSet compares a set read with one expected, whose targets may not
 // be sorted.
 func sameSet(read, expected dns.Record) bool {
-	expected.Name = strings.ToLower(expected.Name)
 	expected.Targets = slices.Sorted(slices.Values(expected.Targets))
 	return read.Name != "" && read.Equal(expected)
 }

@@ -166,6 +166,13 @@ func TestCreateAnsweredExactly(t *testing.T) {
 	if st := p.Stats(); st.Reads != 1 || st.Txns != 1 {
 		t.Errorf("7 record sets at 5 names took %+v, want 1 read and 1 transaction", st)
 	}
+	before := p.Stats()
+	if err := p.Apply(t.Context(), dns.Changes{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st != before {
+		t.Errorf("applying no changes went from %+v to %+v, want no request", before, st)
+	}
 
 	s.wantAnswers(t, hello, mdns.TypeA, hello+" A 10.0.0.1", hello+" A 10.0.0.2")
 	s.wantAnswers(t, hello, mdns.TypeAAAA, hello+" AAAA 2001:db8::1")
@@ -456,6 +463,7 @@ func TestRefusesWhatItCannotExpress(t *testing.T) {
 		{rec("hello", dns.TypeCNAME, "lb.example.net"), "not a valid CNAME target"},
 		{rec("hello", "MX", "mail.example.net."), "not one the fleet writes"},
 		{outside, "not in zone"},
+		{rec("Hello", dns.TypeA, "10.0.0.1"), "lower case"},
 	} {
 		err := p.Apply(t.Context(), dns.Changes{Create: []dns.Record{tc.r, rec("fine", dns.TypeA, "10.0.0.2")}})
 		if err == nil || errors.Is(err, dns.ErrConflict) || !strings.Contains(err.Error(), tc.says) {

@@ -214,6 +214,7 @@ func (p *Provider) Stats() Stats {
 // Records returns the record sets at names, read in one round trip per 64
 // names, each batch at one revision.
 func (p *Provider) Records(ctx context.Context, names []string) ([]dns.Record, error) {
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
 	var out []dns.Record
 	for batch := range slices.Chunk(names, maxTxnOps/readOpsPerName) {
 		states, err := p.read(ctx, batch)

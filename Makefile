@@ -19,6 +19,11 @@ K8S_VERSION  := v1.37.2
 KWOK_VERSION := v0.8.0
 K8S_MINOR    := 37
 K8S_BUILT    := 2026-11-12T00:00:00Z
+# external-dns is not built: its DNSEndpoint CRD is the externaldns DNS
+# provider's test fixture, copied out of its Go module (tools/externaldns
+# says why not through a go.mod).
+EXTERNALDNS_VERSION := v0.23.0
+EXTERNALDNS_CRD     := $(BIN)/crds/externaldns.k8s.io_dnsendpoints.yaml
 # etcd's version is read from its pin in tools/etcd/go.mod, CoreDNS's from
 # tools/coredns/go.mod.
 ETCD_VERSION := $(shell awk '$$1 == "go.etcd.io/etcd/server/v3" { print $$2 }' tools/etcd/go.mod)
@@ -46,10 +51,10 @@ progress = awk '{ n++ } n % 100 == 0 { printf "    ... %d packages compiled\n", 
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
 
 .PHONY: tools
-tools: $(K8S_BINS) $(KWOK_BINS) $(BIN)/etcd $(BIN)/coredns ## build the Kubernetes, kwok, etcd and CoreDNS binaries (first time: ~15 min)
+tools: $(K8S_BINS) $(KWOK_BINS) $(BIN)/etcd $(BIN)/coredns $(EXTERNALDNS_CRD) bind9 ## build the Kubernetes, kwok, etcd and CoreDNS binaries, fetch external-dns' CRD (first time: ~15 min); install BIND9 through apt-get if missing
 
 $(K8S_BINS) &: tools/kubernetes/go.mod tools/kubernetes/go.sum
 	@echo "==> building Kubernetes $(K8S_VERSION) (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) into bin/"
@@ -85,6 +90,28 @@ $(BIN)/coredns: tools/coredns/go.mod tools/coredns/go.sum tools/coredns/main.go
 	cd tools/coredns && $(GO) build -v -trimpath -ldflags '$(COREDNS_LDFLAGS)' -o $(BIN)/coredns . 2>&1 | $(progress)
 	@touch $(BIN)/coredns
 	@$(BIN)/coredns -version
+
+# BIND9 is Debian's own package, not built here: the rfc2136 provider's
+# tests run it (test/dnstest). apt-get needs root: sudo when not root.
+.PHONY: bind9
+bind9: ## install Debian's BIND9 (named, dig, nsupdate) through apt-get when named is missing
+	@if command -v named >/dev/null || [ -x /usr/sbin/named ]; then exit 0; fi; \
+	sudo=; \
+	if [ "$$(id -u)" != 0 ]; then \
+		if ! command -v sudo >/dev/null; then echo "BIND9 is missing and installing it needs root: run 'apt-get install bind9 bind9-utils dnsutils' as root"; exit 1; fi; \
+		sudo=sudo; \
+	fi; \
+	echo "==> installing BIND9 (bind9 bind9-utils dnsutils) through apt-get"; \
+	$$sudo apt-get update -qq; \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bind9 bind9-utils dnsutils >/dev/null; \
+	/usr/sbin/named -v
+
+# The pin is a variable here, so the Makefile is the prerequisite: any edit
+# re-copies the file, which takes a second once the module is cached.
+$(EXTERNALDNS_CRD): Makefile tools/externaldns/main.go
+	@echo "==> copying external-dns $(EXTERNALDNS_VERSION)'s DNSEndpoint CRD into bin/crds/"
+	cd tools/externaldns && $(GO) run . -version $(EXTERNALDNS_VERSION) \
+		-file config/crd/standard/dnsendpoints.externaldns.k8s.io.yaml -out $@
 
 .PHONY: build
 # One go build: the packages are compiled once for every binary.

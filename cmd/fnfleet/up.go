@@ -7,6 +7,7 @@ import (
 	"io"
 	iofs "io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -396,6 +397,14 @@ func (s *story) run(ctx context.Context, fleet *localmode.Fleet, log *slog.Logge
 		return err
 	}
 	s.say("    applied -> answering on a cluster created for it: %s", time.Since(applied).Round(100*time.Millisecond))
+	ip := strings.TrimPrefix(strings.Split(cluster.FnURL, ":")[1], "//")
+	if _, err := s.awaitAnswers(ctx, fleet, demoHost, ip, func(a []string) bool { return slices.Equal(a, []string{ip}) }); err != nil {
+		return err
+	}
+	s.step("dig @%s %s answers %s: the dns function probed hello there and wrote its name", fleet.DNSAddr, demoHost, ip)
+	if err := s.callByName(ctx, fleet, demoHost); err != nil {
+		return err
+	}
 
 	if err := hc.DeleteFleetApp(ctx, app.Namespace, app.Name); err != nil {
 		return err
@@ -426,6 +435,9 @@ func (s *story) run(ctx context.Context, fleet *localmode.Fleet, log *slog.Logge
 		return err
 	}
 	s.say("    applied again -> answering on the woken cluster: %s", time.Since(applied).Round(100*time.Millisecond))
+	if err := s.dnsFailover(ctx, fleet); err != nil {
+		return err
+	}
 	log.Info("story done", "elapsed", time.Since(s.start).Round(time.Millisecond))
 	return nil
 }
@@ -634,7 +646,7 @@ func demoApp() *v1alpha1.FleetApp {
 			}}},
 			Demand:    v1alpha1.Demand{Replicas: 2, CPU: resource.MustParse("250m"), Memory: resource.MustParse("256Mi")},
 			Placement: v1alpha1.PlacementPolicy{RequiredRegions: []string{demoRegion}},
-			DNS:       &v1alpha1.DNSSpec{Hostname: "hello.fnfleet.local", TTL: 30, Strategy: v1alpha1.DNSRoundRobin},
+			DNS:       &v1alpha1.DNSSpec{Hostname: strings.TrimSuffix(demoHost, "."), TTL: 5, Strategy: v1alpha1.DNSRoundRobin},
 		},
 	}
 }
@@ -675,6 +687,10 @@ func printFleet(w io.Writer, f *localmode.Fleet, kubectl, logPath, fnfleet, work
 	}
 	if len(calls) > 0 {
 		fmt.Fprintf(w, "\nCall the app hello where it is deployed:\n\n%s", strings.Join(calls, ""))
+	}
+	if host, port, err := net.SplitHostPort(f.DNSAddr); err == nil {
+		fmt.Fprintf(w, "\nThe fleet's DNS (CoreDNS for zone %s; the dns function writes each app's names):\n\n  dig @%s -p %s %s\n  %s get dnszones\n",
+			localmode.Zone, host, port, demoHost, hubKube)
 	}
 	fmt.Fprintf(w, "\nfleet.json: %s\nlog:        %s\n\nPress Ctrl-C to tear everything down.\n", f.FleetFile, logPath)
 }

@@ -242,6 +242,9 @@ type round struct {
 	waiting  []string         // placed, not serving yet
 	failed   map[string]error // cluster -> its deploy's error
 	removing map[string]error // cluster -> its removal's error
+	// dnsHeld: no longer placed, kept while DNS may still send callers
+	// there (cluster -> when the hold ends; zero: names still answer).
+	dnsHeld map[string]time.Time
 }
 
 func (r *round) ok() bool {
@@ -250,7 +253,7 @@ func (r *round) ok() bool {
 
 func (r *round) reason(deleting bool) string {
 	switch {
-	case deleting || len(r.placed) == 0 && len(r.removing) > 0:
+	case deleting || len(r.placed) == 0 && len(r.removing)+len(r.dnsHeld) > 0:
 		return "Removing"
 	case r.ok():
 		return "Deployed"
@@ -266,7 +269,7 @@ func (r *round) message(app *v1alpha1.FnApp) string {
 	switch {
 	case r.ok():
 		parts = append(parts, fmt.Sprintf("Fn app %s deployed on %d clusters (%s)", app.Name, len(r.deployed), strings.Join(r.deployed, ", ")))
-	case len(r.placed) == 0 && len(r.removing) == 0:
+	case len(r.placed) == 0 && len(r.removing)+len(r.dnsHeld) == 0:
 		parts = append(parts, "not placed on any cluster yet")
 	}
 	if len(r.waiting) > 0 {
@@ -277,6 +280,13 @@ func (r *round) message(app *v1alpha1.FnApp) string {
 	}
 	for _, c := range sortedKeys(r.removing) {
 		parts = append(parts, "removing from "+c+": "+r.removing[c].Error())
+	}
+	for _, c := range sortedKeys(r.dnsHeld) {
+		if until := r.dnsHeld[c]; until.IsZero() {
+			parts = append(parts, "kept on "+c+" while its DNS names still answer with it")
+		} else {
+			parts = append(parts, "kept on "+c+" until "+until.UTC().Format(time.RFC3339)+", a TTL after its DNS names stopped answering with it")
+		}
 	}
 	return strings.Join(parts, "; ")
 }
@@ -306,7 +316,7 @@ func (d *Deploy) converge(ctx context.Context, app *v1alpha1.FleetApp, members [
 	for _, rec := range app.Status.Deployments {
 		records[rec.Cluster] = rec
 	}
-	r := &round{failed: map[string]error{}, removing: map[string]error{}}
+	r := &round{failed: map[string]error{}, removing: map[string]error{}, dnsHeld: map[string]time.Time{}}
 	if app.DeletionTimestamp == nil {
 		for _, pl := range app.Status.Placement {
 			r.placed = append(r.placed, pl.Cluster)
@@ -348,8 +358,12 @@ func (d *Deploy) converge(ctx context.Context, app *v1alpha1.FleetApp, members [
 			delete(records, cluster) // the member is gone: nothing to reach
 			continue
 		}
-		// (DNS will gate this removal until the app's name no longer
-		// answers there.)
+		// Callers may still be sent there: the app's names answer with
+		// the member, or stopped less than a TTL ago.
+		if held, until := DNSHoldsRemoval(app, cluster, now); held {
+			r.dnsHeld[cluster] = until
+			continue
+		}
 		if err := d.fn.Remove(ctx, rec.Endpoint, app.Spec.App.Name); err != nil {
 			next := rec
 			next.State, next.Message = v1alpha1.DeploymentRemoving, err.Error()

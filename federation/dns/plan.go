@@ -1,6 +1,9 @@
 package dns
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 )
 
@@ -110,9 +113,91 @@ type MemberAnswer struct {
 	Reason    string
 }
 
+// Reasons of an app's DNSReady condition (AppPlan.Reason).
+const (
+	// ReasonAnswering: every name answers; the message lists them.
+	ReasonAnswering = "Answering"
+	// ReasonNoZone: the hostname lies in no DNSZone.
+	ReasonNoZone = "NoZone"
+	// ReasonZoneApex: the hostname is a zone's apex, which holds the
+	// zone's SOA and NS records and cannot hold a CNAME.
+	ReasonZoneApex = "ZoneApex"
+	// ReasonInvalidHostname: the hostname is not a DNS name (a label over
+	// 63 characters, the whole over 253, a character DNS names lack).
+	ReasonInvalidHostname = "InvalidHostname"
+	// ReasonNameConflict: another app holds one of the app's names; the
+	// app publishes none.
+	ReasonNameConflict = "NameConflict"
+	// ReasonStrategyUnsupported: the zone's provider cannot express the
+	// strategy; the names answer as RoundRobin meanwhile.
+	ReasonStrategyUnsupported = "StrategyUnsupported"
+	// ReasonNoHealthyMember: no member can answer; the app publishes no
+	// record.
+	ReasonNoHealthyMember = "NoHealthyMember"
+)
+
+// Reasons a member is out of the global name's answers
+// (MemberAnswer.Reason), beside the member's own Member.Reason.
+const (
+	// ReasonNotServing: the member is not Serving and its input gave no
+	// reason.
+	ReasonNotServing = "NotServing"
+	// ReasonNoAddress: the member serves but its ingress has neither an
+	// address nor a hostname.
+	ReasonNoAddress = "NoAddress"
+	// ReasonNotPreferred: strategy Failover answers with an earlier
+	// preferred region's members.
+	ReasonNotPreferred = "NotPreferred"
+	// ReasonHostnameIngress: the member's ingress is a hostname, and a
+	// name answers with one CNAME target or with addresses, never both.
+	ReasonHostnameIngress = "HostnameIngress"
+)
+
 // Plan computes the record sets of every app's names. It is pure: the
-// same input gives the same plan.
+// same input gives the same plan, whatever the order of its zones, apps
+// and members. A problem of one app (no zone, a name held by another
+// app, no healthy member) is that app's DNSReady=False, never an error
+// for the others.
 func Plan(in Input) Result {
-	_ = in
-	return Result{}
+	zones := indexZones(in.Zones)
+	ordered := make([]*App, len(in.Apps))
+	for i := range in.Apps {
+		ordered[i] = &in.Apps[i]
+	}
+	slices.SortFunc(ordered, func(a, b *App) int { return strings.Compare(a.Key, b.Key) })
+	res := Result{Apps: make([]AppPlan, len(ordered))}
+	apps := make([]appState, len(ordered))
+	for i, a := range ordered {
+		apps[i].in, apps[i].plan = a, &res.Apps[i]
+		apps[i].locate(&zones)
+	}
+	grant(apps, in.Owners)
+
+	n := 0
+	for i := range apps {
+		a := &apps[i]
+		if a.plan.Reason == "" {
+			a.answer()
+		} else {
+			a.refuseMembers()
+		}
+		n += len(a.plan.Records)
+	}
+	res.Records = make([]Record, 0, n)
+	for i := range res.Apps {
+		res.Records = append(res.Records, res.Apps[i].Records...)
+	}
+	slices.SortFunc(res.Records, compareRecords)
+	return res
+}
+
+// compareRecords orders record sets by Key: name, type, set.
+func compareRecords(a, b Record) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Type, b.Type); c != 0 {
+		return c
+	}
+	return strings.Compare(a.SetID, b.SetID)
 }

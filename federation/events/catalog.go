@@ -24,6 +24,7 @@ const (
 	TypeResyncDue         = "dev.fnfleet.resync.due"
 	TypeReconcileDue      = "dev.fnfleet.reconcile.due"
 	TypeParkingDue        = "dev.fnfleet.parking.due"
+	TypeDNSDue            = "dev.fnfleet.dns.due"
 	TypeEventDeferred     = "dev.fnfleet.event.deferred"
 )
 
@@ -37,6 +38,7 @@ const (
 	Parking        = "parking"
 	Deploy         = "deploy"
 	Reconcile      = "reconcile"
+	DNS            = "dns"
 	EventsFunction = "events"
 )
 
@@ -45,6 +47,7 @@ const (
 	ScheduleResync    = "resync"
 	ScheduleReconcile = "reconcile"
 	ScheduleParking   = "parking"
+	ScheduleDNS       = "dns"
 )
 
 // Kinds of the objects a subject names.
@@ -99,17 +102,17 @@ func Catalog() []Spec {
 		spec(TypeAppChanged, EventSource, subjectApp, KindFleetApp, AppChanged{},
 			"a FleetApp was created or its spec changed (metadata.generation)", Placement),
 		spec(TypeAppDeleted, EventSource, subjectApp, KindFleetApp, AppDeleted{},
-			"a FleetApp is being deleted", Deploy, Lifecycle),
+			"a FleetApp is being deleted", DNS, Deploy, Lifecycle),
 		spec(TypeAppPlaced, EventSource, subjectApp, KindFleetApp, AppPlaced{},
-			"a FleetApp's placement decision changed (status.placement)", Deploy, Lifecycle),
+			"a FleetApp's placement decision changed (status.placement)", Deploy, Lifecycle, DNS),
 		spec(TypeClusterChanged, EventSource, subjectCluster, KindMemberCluster, ClusterChanged{},
-			"a MemberCluster's spec, a condition (Healthy...) or a phase other than Ready, Parked, Failed changed; never a heartbeat", Placement, Lifecycle),
+			"a MemberCluster's spec, a condition (Healthy...) or a phase other than Ready, Parked, Failed changed; never a heartbeat", Placement, Lifecycle, DNS),
 		spec(TypeClusterReady, EventSource, subjectCluster, KindMemberCluster, ClusterReady{},
-			"a MemberCluster's phase turned Ready", Reconcile, Placement, Deploy),
+			"a MemberCluster's phase turned Ready", Reconcile, Placement, Deploy, DNS),
 		spec(TypeClusterParked, EventSource, subjectCluster, KindMemberCluster, ClusterParked{},
-			"a MemberCluster's phase turned Parked", Placement),
+			"a MemberCluster's phase turned Parked", Placement, DNS),
 		spec(TypeClusterFailed, EventSource, subjectCluster, KindMemberCluster, ClusterFailed{},
-			"a MemberCluster's phase turned Failed", Placement),
+			"a MemberCluster's phase turned Failed", Placement, DNS),
 		spec(TypePoolChanged, EventSource, subjectPool, KindClusterPool, PoolChanged{},
 			"a ClusterPool was created or its spec changed", Placement, Lifecycle),
 		spec(TypeCapacityRequested, Placement, subjectApp, KindFleetApp, CapacityRequested{},
@@ -120,6 +123,8 @@ func Catalog() []Spec {
 			"the reconcile schedule fired: heartbeat, probes, capacity of every member", Reconcile),
 		spec(TypeParkingDue, Scheduler, subjectSchedule, "", Tick{},
 			"the parking schedule fired: the sweep of should-it-run answers", Parking),
+		spec(TypeDNSDue, Scheduler, subjectSchedule, "", Tick{},
+			"the dns schedule fired: probe the members serving apps with names, write what changed", DNS),
 		spec(TypeEventDeferred, EventsFunction, subjectDeferred, "", Deferred{},
 			"a handler must wait: the reply to an event, saying when to deliver it again", EventSource),
 	}

@@ -55,7 +55,7 @@ func TestCatalogIsWellFormed(t *testing.T) {
 	typeName := regexp.MustCompile(`^dev\.fnfleet\.[a-z]+\.[a-z]+$`)
 	parties := map[string]bool{events.EventSource: true, events.Scheduler: true, events.Placement: true,
 		events.Lifecycle: true, events.Parking: true, events.Deploy: true,
-		events.Reconcile: true, events.EventsFunction: true}
+		events.Reconcile: true, events.DNS: true, events.EventsFunction: true}
 	seen := map[string]bool{}
 	for _, s := range events.Catalog() {
 		if !typeName.MatchString(s.Type) {

@@ -28,7 +28,7 @@ func TestRoute(t *testing.T) {
 	}
 	want := map[string][]string{
 		events.TypeAppChanged:        {events.Placement},
-		events.TypeClusterChanged:    {events.Placement, events.Lifecycle},
+		events.TypeClusterChanged:    {events.Placement, events.Lifecycle, events.DNS},
 		events.TypeCapacityRequested: {events.Lifecycle},
 		events.TypeParkingDue:        {events.Parking},
 		events.TypeReconcileDue:      {events.Reconcile},

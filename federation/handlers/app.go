@@ -27,11 +27,14 @@ const (
 	Lifecycle = "lifecycle"
 	Parking   = "parking"
 	Reconcile = "reconcile"
+	// DNS keeps the apps' names answering with their healthy members
+	// (control.DNS).
+	DNS = "dns"
 )
 
 // Functions lists the management functions, the events function first.
 func Functions() []string {
-	return []string{Events, Placement, Deploy, Lifecycle, Parking, Reconcile}
+	return []string{Events, Placement, Deploy, Lifecycle, Parking, Reconcile, DNS}
 }
 
 // ImagePrefix is the image name of every management function before its
@@ -71,6 +74,12 @@ const (
 	// ConfigLocalPoll is how often lifecycle looks again at a local
 	// member in motion, as a Go duration (default 2s).
 	ConfigLocalPoll = "FNFLEET_LOCAL_POLL"
+	// ConfigDNSProbeProxy, when set, is an HTTP proxy URL the dns
+	// function's own health probes go through (the members' probe
+	// functions, its second vantage points, never do): how a hub reaches
+	// members from behind a proxy, and how a test cuts only the hub's
+	// probe path.
+	ConfigDNSProbeProxy = "FNFLEET_DNS_PROBE_PROXY"
 	// ConfigLogLevel is the functions' slog level: debug, info (default),
 	// warn or error.
 	ConfigLogLevel = "FNFLEET_LOG_LEVEL"
@@ -123,6 +132,11 @@ func limitsOf(name string) limits {
 		return limits{memoryMB: 128, timeout: 60, idleTimeout: 3600}
 	case Reconcile:
 		return limits{memoryMB: 128, timeout: 120, idleTimeout: 600}
+	case DNS:
+		// A pass is bounded by its probes' timeouts (well under 2 s);
+		// staying hot keeps the registries' caches of owned names, so an
+		// unchanged pass reads no zone.
+		return limits{memoryMB: 128, timeout: 30, idleTimeout: 3600}
 	default:
 		return limits{memoryMB: 128, timeout: 60, idleTimeout: 600}
 	}

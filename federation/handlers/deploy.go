@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -81,7 +82,14 @@ func deployEvent(ctx context.Context, s *deployShell, e event.Event) (deferral, 
 		if err != nil {
 			return deferral{}, err
 		}
-		_, err = s.deploy.Reconcile(ctx, key)
+		app, err := s.deploy.Reconcile(ctx, key)
+		if err == nil && app != nil {
+			// A member no longer placed keeps the app until DNS stopped
+			// sending callers there: ask again then.
+			if at, held := control.DNSRemovalRetry(app, time.Now()); held {
+				return deferral{at: at, reason: "a removal waits for DNS to stop answering with the member and its TTL to pass"}, nil
+			}
+		}
 		return deferral{}, hubError(err)
 	case events.TypeClusterReady, events.TypeResyncDue:
 		return deferral{}, s.deployAll(ctx)

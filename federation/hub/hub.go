@@ -38,6 +38,14 @@ func InstallCRDs(ctx context.Context, cfg *rest.Config) error {
 	if err != nil {
 		return err
 	}
+	return InstallCRDDocs(ctx, cfg, docs...)
+}
+
+// InstallCRDDocs creates or updates the CRDs given as YAML documents and
+// waits until the apiserver serves them: fnfleet's own, or another
+// project's whose objects fnfleet writes into the hub (tests install
+// external-dns' DNSEndpoint this way).
+func InstallCRDDocs(ctx context.Context, cfg *rest.Config, docs ...[]byte) error {
 	client, err := apiextensions.NewForConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("install CRDs: %w", err)
@@ -153,6 +161,7 @@ const (
 	memberClusters = "memberclusters"
 	clusterPools   = "clusterpools"
 	fleetApps      = "fleetapps"
+	dnsZones       = "dnszones"
 )
 
 // CreateMemberCluster creates mc (its status is ignored by the apiserver;
@@ -216,6 +225,16 @@ func (c *Client) GetFleetApp(ctx context.Context, namespace, name string) (*v1al
 	out := &v1alpha1.FleetApp{}
 	if err := c.rest.Get().Namespace(namespace).Resource(fleetApps).Name(name).Do(ctx).Into(out); err != nil {
 		return nil, fmt.Errorf("get FleetApp %s/%s: %w", namespace, name, err)
+	}
+	return out, nil
+}
+
+// UpdateFleetApp writes app's spec and metadata at the resourceVersion
+// it carries (a Conflict if the object changed since it was read).
+func (c *Client) UpdateFleetApp(ctx context.Context, app *v1alpha1.FleetApp) (*v1alpha1.FleetApp, error) {
+	out := &v1alpha1.FleetApp{}
+	if err := c.rest.Put().Namespace(app.Namespace).Resource(fleetApps).Name(app.Name).Body(app).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("update FleetApp %s/%s: %w", app.Namespace, app.Name, err)
 	}
 	return out, nil
 }
@@ -385,6 +404,38 @@ func (c *Client) ListFleetApps(ctx context.Context) (*v1alpha1.FleetAppList, err
 	out := &v1alpha1.FleetAppList{}
 	if err := c.rest.Get().Resource(fleetApps).Do(ctx).Into(out); err != nil {
 		return nil, fmt.Errorf("list FleetApps: %w", err)
+	}
+	return out, nil
+}
+
+// ListDNSZones lists every DNS zone.
+func (c *Client) ListDNSZones(ctx context.Context) (*v1alpha1.DNSZoneList, error) {
+	out := &v1alpha1.DNSZoneList{}
+	if err := c.rest.Get().Resource(dnsZones).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("list DNSZones: %w", err)
+	}
+	return out, nil
+}
+
+// CreateDNSZone creates zone.
+func (c *Client) CreateDNSZone(ctx context.Context, zone *v1alpha1.DNSZone) (*v1alpha1.DNSZone, error) {
+	out := &v1alpha1.DNSZone{}
+	if err := c.rest.Post().Resource(dnsZones).Body(zone).Do(ctx).Into(out); err != nil {
+		return nil, fmt.Errorf("create DNSZone %s: %w", zone.Name, err)
+	}
+	return out, nil
+}
+
+// ApplyDNSZoneStatus sets, by server-side apply as field manager manager,
+// the status fields st holds, at the resourceVersion the caller read.
+func (c *Client) ApplyDNSZoneStatus(ctx context.Context, name, resourceVersion, manager string, st *v1alpha1.DNSZoneStatus) (*v1alpha1.DNSZone, error) {
+	body, err := statusApply("DNSZone", "", name, resourceVersion, st)
+	if err != nil {
+		return nil, fmt.Errorf("apply DNSZone %s status: %w", name, err)
+	}
+	out := &v1alpha1.DNSZone{}
+	if err := c.applyStatus(ctx, c.rest.Patch(types.ApplyPatchType).Resource(dnsZones).Name(name), manager, body).Into(out); err != nil {
+		return nil, fmt.Errorf("apply DNSZone %s status as %s: %w", name, manager, err)
 	}
 	return out, nil
 }

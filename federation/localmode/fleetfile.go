@@ -29,6 +29,8 @@ type FleetFile struct {
 	// SecretFile is the file (mode 0600) holding the secret events are
 	// signed with.
 	SecretFile string `json:"secretFile,omitempty"`
+	// DNS is the fleet's DNS server, where the apps' names answer.
+	DNS *FleetDNS `json:"dns,omitempty"`
 	// PIDs are the fleet's own processes now running.
 	PIDs FleetPIDs `json:"pids,omitzero"`
 	// Members are the member clusters, by name.
@@ -45,6 +47,10 @@ type FleetPIDs struct {
 	Scheduler int `json:"scheduler,omitempty"`
 	// EventSource is `fnfleet event-source`.
 	EventSource int `json:"eventSource,omitempty"`
+	// DNS is CoreDNS, serving the fleet's zone; DNSEtcd the etcd it
+	// reads the records from.
+	DNS     int `json:"dns,omitempty"`
+	DNSEtcd int `json:"dnsEtcd,omitempty"`
 }
 
 // FleetHub is the hub cluster in the fleet file.

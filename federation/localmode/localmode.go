@@ -140,6 +140,9 @@ type Fleet struct {
 	// FnLogs is the directory of the management functions' logs
 	// (<fn id>.log).
 	FnLogs string
+	// DNSAddr is the fleet's DNS server (CoreDNS), host:port, serving
+	// Zone.
+	DNSAddr string
 
 	provider *local.Provider
 	driver   *local.Driver
@@ -230,6 +233,10 @@ func Up(ctx context.Context, cfg Config) (_ *Fleet, err error) {
 			return nil, err
 		}
 	}
+	log.Info("starting the fleet's DNS server", "zone", Zone)
+	if err := f.startDNS(ctx, workdir, cfg.Binaries.Etcd, exe.coredns); err != nil {
+		return nil, err
+	}
 	secret, err := writeSecret(f.SecretFile)
 	if err != nil {
 		return nil, err
@@ -267,6 +274,8 @@ func Up(ctx context.Context, cfg Config) (_ *Fleet, err error) {
 // executablesOf are the programs a local fleet runs.
 type executablesOf struct {
 	fnfleet string
+	// coredns serves the fleet's DNS zone.
+	coredns string
 	// functions maps each management function's image to its executable.
 	functions map[string]string
 }
@@ -282,9 +291,12 @@ func executables(cfg Config) (executablesOf, error) {
 	if dir == "" {
 		dir = filepath.Dir(exe.fnfleet)
 	}
+	exe.coredns = filepath.Join(filepath.Dir(cfg.Binaries.Kwokctl), "coredns")
 	var missing []string
-	if _, err := os.Stat(exe.fnfleet); err != nil {
-		missing = append(missing, exe.fnfleet)
+	for _, path := range []string{exe.fnfleet, exe.coredns} {
+		if _, err := os.Stat(path); err != nil {
+			missing = append(missing, path)
+		}
 	}
 	for _, name := range handlers.Functions() {
 		path, err := filepath.Abs(filepath.Join(dir, name))
@@ -297,7 +309,7 @@ func executables(cfg Config) (executablesOf, error) {
 		exe.functions[handlers.ImagePrefix+name+":"+FunctionsVersion] = path
 	}
 	if len(missing) > 0 {
-		return exe, fmt.Errorf("local fleet: %v missing: build them with `make build` (go build -o bin/ ./cmd/fnfleet ./functions/...)", missing)
+		return exe, fmt.Errorf("local fleet: %v missing: build them with `make tools build` (coredns is a tool; fnfleet and the functions: go build -o bin/ ./cmd/fnfleet ./functions/...)", missing)
 	}
 	return exe, nil
 }

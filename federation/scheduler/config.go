@@ -62,6 +62,12 @@ const (
 	// lifecycle and dns look at every object: 5 minutes bounds how long a
 	// lost event delays a change at a cost of one full pass per 5 minutes.
 	DefaultResyncSpec = "45 */5 * * * *"
+	// DefaultDNSSpec: every 2 seconds. A hung member leaves its apps'
+	// answers after two failed probes (hysteresis), so the tick bounds
+	// the failover: 2 ticks of 2 s plus a 1 s probe timeout and the
+	// vantage points' 1 s keeps it under the 10 s the design promises
+	// (k8gb: about a minute). An unchanged pass writes nothing.
+	DefaultDNSSpec = "*/2 * * * * *"
 )
 
 // DefaultMaxTimeout caps a derived timeout: the events sender gives up by
@@ -76,6 +82,7 @@ func Default() Config {
 		{Name: events.ScheduleReconcile, Spec: DefaultReconcileSpec},
 		{Name: events.ScheduleParking, Spec: DefaultParkingSpec},
 		{Name: events.ScheduleResync, Spec: DefaultResyncSpec},
+		{Name: events.ScheduleDNS, Spec: DefaultDNSSpec},
 	}}
 }
 
@@ -144,11 +151,13 @@ func tickType(name string) (string, bool) {
 		return events.TypeReconcileDue, true
 	case events.ScheduleParking:
 		return events.TypeParkingDue, true
+	case events.ScheduleDNS:
+		return events.TypeDNSDue, true
 	}
 	return "", false
 }
 
 // scheduleNames lists the names tickType knows, for error messages.
 func scheduleNames() string {
-	return strings.Join([]string{events.ScheduleResync, events.ScheduleReconcile, events.ScheduleParking}, ", ")
+	return strings.Join([]string{events.ScheduleResync, events.ScheduleReconcile, events.ScheduleParking, events.ScheduleDNS}, ", ")
 }

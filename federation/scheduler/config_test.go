@@ -46,6 +46,9 @@ func TestDefaults(t *testing.T) {
 		events.ScheduleReconcile: 25 * time.Second,
 		events.ScheduleParking:   50 * time.Second,
 		events.ScheduleResync:    4*time.Minute + 10*time.Second,
+		// 5/6 of the 2 s between ticks: the dns pass must end sooner
+		// (its probes' timeouts are set for that).
+		events.ScheduleDNS: 1666666667 * time.Nanosecond,
 	}
 	for _, sc := range compiled {
 		if sc.timeout != want[sc.name] {
@@ -63,7 +66,7 @@ func TestLoad(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Load(%q): %v", in, err)
 		}
-		if len(cfg.Schedules) != 3 {
+		if len(cfg.Schedules) != 4 {
 			t.Errorf("Load(%q) = %+v, want the defaults", in, cfg)
 		}
 	}

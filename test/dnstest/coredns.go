@@ -1,5 +1,3 @@
-// Package dnstest runs real DNS servers for tests, shaped like httptest: a
-// test starts one, queries it at Addr, and it is gone when the test ends.
 package dnstest
 
 import (
@@ -8,9 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/miekg/dns"
 )
@@ -38,7 +34,7 @@ func StartCoreDNS(t testing.TB, zone, etcdEndpoint string) *CoreDNS {
 	zone = dns.Fqdn(zone)
 	for attempt := 1; ; attempt++ {
 		dir := t.TempDir()
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freeTCPUDPPort(t)))
+		addr := loopbackPort(t)
 		conf := filepath.Join(dir, "Corefile")
 		if err := os.WriteFile(conf, []byte(corefile(zone, addr, etcdEndpoint)), 0o600); err != nil {
 			t.Fatalf("dnstest: write Corefile: %v", err)
@@ -49,7 +45,7 @@ func StartCoreDNS(t testing.TB, zone, etcdEndpoint string) *CoreDNS {
 		if err == nil {
 			return c
 		}
-		if errors.Is(err, errExited) && s.addrInUse() && attempt < startAttempts {
+		if errors.Is(err, errExited) && s.addrInUse() && attempt < startTries {
 			continue
 		}
 		t.Fatalf("dnstest: CoreDNS on %s: %v\n%s", addr, err, s.logTail())
@@ -114,7 +110,7 @@ func (c *CoreDNS) Query(t testing.TB, name string, qtype uint16) []dns.RR {
 func (c *CoreDNS) exchange(name string, qtype uint16) (*dns.Msg, error) {
 	q := new(dns.Msg)
 	q.SetQuestion(dns.Fqdn(name), qtype)
-	client := &dns.Client{Net: "udp", Timeout: 5 * time.Second}
+	client := &dns.Client{Net: "udp", Timeout: queryTimeout}
 	m, _, err := client.Exchange(q, c.Addr)
 	if err == nil && m.Truncated {
 		client.Net = "tcp"

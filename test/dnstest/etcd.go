@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 )
@@ -21,8 +20,7 @@ func StartEtcd(t testing.TB) string {
 	bin := toolBinary(t, "etcd")
 	for attempt := 1; ; attempt++ {
 		dir := t.TempDir()
-		client := "http://127.0.0.1:" + strconv.Itoa(freeTCPUDPPort(t))
-		peer := "http://127.0.0.1:" + strconv.Itoa(freeTCPUDPPort(t))
+		client, peer := "http://"+loopbackPort(t), "http://"+loopbackPort(t)
 		s := spawnServer(t, "etcd", filepath.Join(dir, "etcd.log"), bin,
 			"--name", "dnstest",
 			"--data-dir", filepath.Join(dir, "data"),
@@ -37,7 +35,7 @@ func StartEtcd(t testing.TB) string {
 		if err == nil {
 			return client
 		}
-		if errors.Is(err, errExited) && s.addrInUse() && attempt < startAttempts {
+		if errors.Is(err, errExited) && s.addrInUse() && attempt < startTries {
 			continue
 		}
 		t.Fatalf("dnstest: etcd on %s: %v\n%s", client, err, s.logTail())

@@ -4,26 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
-
-// startTimeout bounds a server's start: etcd and CoreDNS are up in well
-// under a second alone, but this machine runs clusters and builds beside
-// the tests.
-const startTimeout = time.Minute
-
-// startAttempts: a port found free may be taken by another process before
-// the server binds it; the start is then retried on another port.
-const startAttempts = 5
 
 // spawned is a server process the test owns: killed when the test ends, its
 // output kept in a file and shown when the test failed.
@@ -137,23 +126,12 @@ func (s *spawned) waitUntil(ready func() error) error {
 
 var errExited = errors.New("the server exited while starting (its log says why)")
 
-// freeTCPUDPPort returns a loopback port free for both TCP and UDP at this
-// moment (a DNS server needs both).
-func freeTCPUDPPort(t testing.TB) int {
+// loopbackPort is "127.0.0.1:PORT" with a port free for TCP and UDP.
+func loopbackPort(t testing.TB) string {
 	t.Helper()
-	for range 100 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("dnstest: find a free port: %v", err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		pc, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		ln.Close()
-		if err == nil {
-			pc.Close()
-			return port
-		}
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("dnstest: %v", err)
 	}
-	t.Fatalf("dnstest: no loopback port free for both TCP and UDP in 100 tries")
-	return 0
+	return fmt.Sprintf("127.0.0.1:%d", port)
 }

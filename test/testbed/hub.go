@@ -1,7 +1,11 @@
 package testbed
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
+
+	"k8s.io/client-go/rest"
 
 	"github.com/fnfleet/fnfleet/federation/hub"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
@@ -19,4 +23,24 @@ func FleetAPI(t testing.TB, c *local.Cluster) *hub.Client {
 		t.Fatalf("testbed: hub client for %s: %v", c.Name, err)
 	}
 	return h
+}
+
+// InstallCRD installs the CRD that `make tools` put at file under BinDir
+// (another project's, e.g. crds/externaldns.k8s.io_dnsendpoints.yaml) and
+// waits until it is served. A missing file fails the test: skipping would
+// hide that the fixture was never fetched.
+func InstallCRD(t testing.TB, cfg *rest.Config, file string) {
+	t.Helper()
+	dir, err := BinDir()
+	if err != nil {
+		t.Fatalf("testbed: %v", err)
+	}
+	path := filepath.Join(dir, file)
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("testbed: read the CRD %s: %v (run make tools)", path, err)
+	}
+	if err := hub.InstallCRDDocs(t.Context(), cfg, doc); err != nil {
+		t.Fatalf("testbed: install %s: %v", path, err)
+	}
 }

@@ -96,7 +96,8 @@ func Teardown(p *local.Provider) error {
 	return errors.Join(errs...)
 }
 
-// Binaries finds the cluster binaries in BinDir.
+// Binaries finds the cluster binaries: $FNFLEET_BIN, else bin/ at the root of
+// the fnfleet module containing the working directory.
 func Binaries() (local.Binaries, error) {
 	dir, err := BinDir()
 	if err != nil {
@@ -105,8 +106,8 @@ func Binaries() (local.Binaries, error) {
 	return local.FindBinaries(dir)
 }
 
-// BinDir is where `make tools` puts the binaries: $FNFLEET_BIN, else bin/
-// at the root of the fnfleet module containing the working directory.
+// BinDir is where `make tools` puts what tests need: $FNFLEET_BIN, else
+// bin/ at the root of the fnfleet module containing the working directory.
 func BinDir() (string, error) {
 	if dir := os.Getenv("FNFLEET_BIN"); dir != "" {
 		return dir, nil

@@ -87,6 +87,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.type != 'rfc2136' || has(self.rfc2136)",message="provider type rfc2136 needs the rfc2136 block (server, tsigKeyName, tsigSecretRef)"
 // +kubebuilder:validation:XValidation:rule="self.type != 'coredns' || has(self.coredns)",message="provider type coredns needs the coredns block (etcdEndpoints)"
 // +kubebuilder:validation:XValidation:rule="self.type != 'externaldns' || has(self.externaldns)",message="provider type externaldns needs the externaldns block (namespace)"
+// +kubebuilder:validation:XValidation:rule="self.type != 'externaldns' || !has(self.externaldns) || !has(self.externaldns.geoLocations) || self.externaldns.geo",message="externaldns.geoLocations apply only with geo: true"
 // +kubebuilder:validation:XValidation:rule="(has(self.rfc2136) ? 1 : 0) + (has(self.coredns) ? 1 : 0) + (has(self.externaldns) ? 1 : 0) <= 1",message="set only the block of the provider type in use (rfc2136, coredns or externaldns)"
 type DNSProvider struct {
 	// Type is rfc2136, coredns or externaldns.
@@ -180,6 +181,28 @@ type ExternalDNSProvider struct {
 	// be used.
 	// +optional
 	Geo bool `json:"geo,omitempty"`
+
+	// GeoLocations say, for strategy Geo, which callers each fleet region
+	// answers, as the providerSpecific properties of the provider behind
+	// external-dns (e.g. region eu-west: aws/geolocation-continent-code
+	// EU). A region is a name, not a place: one without an entry is never
+	// guessed, and its Geo record set is refused with why.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=map
+	// +listMapKey=region
+	GeoLocations []GeoLocation `json:"geoLocations,omitempty"`
+}
+
+// GeoLocation is where one fleet region's callers are, for the provider
+// behind external-dns.
+type GeoLocation struct {
+	// Region is a fleet region (MemberCluster spec.region).
+	Region string `json:"region"`
+	// Properties are providerSpecific name/value pairs, e.g.
+	// {"aws/geolocation-continent-code": "EU"}.
+	// +kubebuilder:validation:MinProperties=1
+	Properties map[string]string `json:"properties"`
 }
 
 // DNSZoneStatus is what the dns function last wrote to the zone.

@@ -174,7 +174,11 @@ type nameChange struct {
 // groups the changes by name.
 func changesByName(c dns.Changes) (map[string]*nameChange, error) {
 	byName := make(map[string]*nameChange)
-	get := func(r dns.Record) (*nameChange, error) {
+	// add checks r and returns the change at its name, taking r's type.
+	add := func(r dns.Record) (*nameChange, error) {
+		if err := writable(r); err != nil {
+			return nil, err
+		}
 		nc := byName[r.Name]
 		if nc == nil {
 			nc = &nameChange{name: r.Name, touched: make(map[string]bool)}
@@ -187,10 +191,7 @@ func changesByName(c dns.Changes) (map[string]*nameChange, error) {
 		return nc, nil
 	}
 	for _, r := range c.Create {
-		if err := writable(r); err != nil {
-			return nil, err
-		}
-		nc, err := get(r)
+		nc, err := add(r)
 		if err != nil {
 			return nil, err
 		}
@@ -200,20 +201,14 @@ func changesByName(c dns.Changes) (map[string]*nameChange, error) {
 		if u.Old.Key() != u.New.Key() {
 			return nil, fmt.Errorf("coredns: an update replaces %s %s with %s %s: a record set's name and type cannot change", u.Old.Name, u.Old.Type, u.New.Name, u.New.Type)
 		}
-		if err := writable(u.New); err != nil {
-			return nil, err
-		}
-		nc, err := get(u.New)
+		nc, err := add(u.New)
 		if err != nil {
 			return nil, err
 		}
 		nc.updates = append(nc.updates, u)
 	}
 	for _, r := range c.Delete {
-		if err := writable(r); err != nil {
-			return nil, err
-		}
-		nc, err := get(r)
+		nc, err := add(r)
 		if err != nil {
 			return nil, err
 		}

@@ -147,3 +147,19 @@ func publishAddress(ctx context.Context, c *Cluster, addr string) error {
 	}
 	return nil
 }
+
+// KillDataPlane kills the data plane of cluster name with SIGKILL, every
+// process of its sessions, as a crash would: no grace, no cleanup. The
+// cluster's next Observe starts it again. Tests and the demo use it to
+// fail a member's Fn while its cluster stays up.
+func (d *Driver) KillDataPlane(name string) error {
+	sessions, err := sessionsNaming("fn-server", d.dataPlaneDir(name))
+	if err != nil {
+		return fmt.Errorf("data plane of cluster %q: %w", name, err)
+	}
+	if len(sessions) == 0 {
+		return fmt.Errorf("data plane of cluster %q: not running", name)
+	}
+	killSessions(sessions, syscall.SIGKILL)
+	return nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	miekg "github.com/miekg/dns"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/localmode"
+)
+
+// demoHost is the demo app's name, in the local fleet's zone.
+const demoHost = "hello." + localmode.Zone
+
+// answers asks the fleet's DNS server for host's A records.
+func answers(ctx context.Context, fleet *localmode.Fleet, host string) ([]string, error) {
+	q := new(miekg.Msg)
+	q.SetQuestion(miekg.Fqdn(host), miekg.TypeA)
+	c := &miekg.Client{Timeout: time.Second}
+	in, _, err := c.ExchangeContext(ctx, q, fleet.DNSAddr)
+	if err != nil {
+		return nil, fmt.Errorf("ask %s for %s: %w", fleet.DNSAddr, host, err)
+	}
+	var out []string
+	for _, rr := range in.Answer {
+		if a, ok := rr.(*miekg.A); ok {
+			out = append(out, a.A.String())
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// awaitAnswers polls the fleet's DNS server every 100 ms until host's A
+// records satisfy ok, and returns them.
+func (s *story) awaitAnswers(ctx context.Context, fleet *localmode.Fleet, host, what string, ok func([]string) bool) ([]string, error) {
+	var got []string
+	err := poll(ctx, "wait for "+host+" to answer "+what, func(ctx context.Context) (bool, string, error) {
+		var err error
+		if got, err = answers(ctx, fleet, host); err != nil {
+			return false, "", err
+		}
+		return ok(got), fmt.Sprintf("answers %v", got), nil
+	})
+	return got, err
+}
+
+// callByName calls the demo function through its DNS name: the name is
+// resolved by the fleet's DNS server, as a caller's resolver would.
+func (s *story) callByName(ctx context.Context, fleet *localmode.Fleet, host string) error {
+	dial := &net.Dialer{Resolver: &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, fleet.DNSAddr)
+	}}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dial.DialContext}, Timeout: 10 * time.Second}
+	url := "http://" + strings.TrimSuffix(host, ".") + ":8080/t/hello/echo"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader("hello by name"))
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("call hello by its name: %w", err)
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("call hello at %s: %s %s %v", url, resp.Status, got, err)
+	}
+	s.step("POST %s answered %q: the name leads to the app", url, got)
+	return nil
+}
+
+// dnsFailover spreads the demo app over two clusters, kills one's Fn, and
+// shows the name leave it and return once it is back.
+func (s *story) dnsFailover(ctx context.Context, fleet *localmode.Fleet) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		app, err := fleet.HubClient.GetFleetApp(ctx, "default", "hello")
+		if err != nil {
+			return err
+		}
+		app.Spec.Placement.Spread = &v1alpha1.SpreadPolicy{MinClusters: 2}
+		_, err = fleet.HubClient.UpdateFleetApp(ctx, app)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.step("FleetApp hello now wants 2 clusters: placement asks for a second one")
+	both, err := s.awaitAnswers(ctx, fleet, demoHost, "two addresses", func(a []string) bool { return len(a) == 2 })
+	if err != nil {
+		return err
+	}
+	s.step("%s answers %s: both clusters serve it", demoHost, strings.Join(both, " and "))
+
+	victim := ""
+	for _, m := range fleet.Members() {
+		if strings.Contains(m.FnURL, "//"+both[0]+":") {
+			victim = m.Name
+		}
+	}
+	if victim == "" {
+		return fmt.Errorf("no member serves %s", both[0])
+	}
+	if err := fleet.KillDataPlane(victim); err != nil {
+		return err
+	}
+	killed := time.Now()
+	s.step("kill -9 of %s's Fn (%s): its cluster is up, the app no longer answers there", victim, both[0])
+	left, err := s.awaitAnswers(ctx, fleet, demoHost, "without "+both[0], func(a []string) bool { return len(a) > 0 && !slices.Contains(a, both[0]) })
+	if err != nil {
+		return err
+	}
+	s.step("%s answers %s only, %s after the kill (probes failed twice, the other member agreed)", demoHost, strings.Join(left, ","), time.Since(killed).Round(100*time.Millisecond))
+	return s.callByName(ctx, fleet, demoHost)
+}

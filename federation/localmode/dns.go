@@ -1,0 +1,153 @@
+package localmode
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	miekg "github.com/miekg/dns"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+)
+
+// The local fleet's DNS: CoreDNS (bin/coredns, as `make tools` builds it)
+// serving Zone from its own etcd, both supervised on loopback. The dns
+// function writes the apps' names into that etcd (DNSZone ZoneName, type
+// coredns), and `dig @127.0.0.1 -p PORT hello.fnfleet.internal` asks
+// CoreDNS.
+const (
+	// Zone is the local fleet's DNS zone. .internal is reserved for
+	// private use (ICANN, 2024): it can never shadow a public name.
+	Zone = "fnfleet.internal."
+	// ZoneName is the DNSZone object that names it.
+	ZoneName = "local"
+	// dnsDir holds the DNS etcd's data and the Corefile.
+	dnsDir = "dns"
+	// dnsTTL is the local zone's default TTL: short, so that a name's
+	// change is seen at once by a resolver in front of CoreDNS.
+	dnsTTL = 5
+	// dnsStartTimeout bounds the wait for CoreDNS to answer the zone's
+	// SOA: etcd and CoreDNS each start in well under a second.
+	dnsStartTimeout = time.Minute
+)
+
+// FleetDNS is the local DNS server in the fleet file.
+type FleetDNS struct {
+	// Addr is CoreDNS' host:port (UDP and TCP).
+	Addr string `json:"addr"`
+	// Zone is the zone it serves, fully qualified.
+	Zone string `json:"zone"`
+	// Etcd is the etcd client URL the records are written to.
+	Etcd string `json:"etcd"`
+}
+
+// startDNS starts the DNS etcd and CoreDNS, supervised, waits until the
+// zone answers, and applies the DNSZone for it.
+func (f *Fleet) startDNS(ctx context.Context, workdir string, etcd, coredns string) error {
+	dir := filepath.Join(workdir, dnsDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("local fleet: %w", err)
+	}
+	client, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	peer, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	etcdURL, peerURL := "http://"+client, "http://"+peer
+	err = f.supervise("dns-etcd", etcd, []string{"--name", "dns", "--data-dir", filepath.Join(dir, "etcd"),
+		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
+		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+		"--initial-cluster", "dns=" + peerURL, "--log-level", "warn"},
+		func(ff *FleetFile, pid int) { ff.PIDs.DNSEtcd = pid })
+	if err != nil {
+		return err
+	}
+	addr, err := freeUDPAndTCP()
+	if err != nil {
+		return err
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	corefile := filepath.Join(dir, "Corefile")
+	conf := fmt.Sprintf("%s:%s {\n\tbind %s\n\terrors\n\tetcd %s {\n\t\tpath /skydns\n\t\tendpoint %s\n\t}\n}\n", Zone, port, host, Zone, etcdURL)
+	if err := os.WriteFile(corefile, []byte(conf), 0o644); err != nil {
+		return fmt.Errorf("local fleet: %w", err)
+	}
+	if err := f.supervise("dns", coredns, []string{"-conf", corefile},
+		func(ff *FleetFile, pid int) { ff.PIDs.DNS = pid }); err != nil {
+		return err
+	}
+	if err := awaitZone(ctx, addr, Zone); err != nil {
+		return err
+	}
+	f.DNSAddr = addr
+	if err := f.update(func(ff *FleetFile) { ff.DNS = &FleetDNS{Addr: addr, Zone: Zone, Etcd: etcdURL} }); err != nil {
+		return err
+	}
+	_, err = f.HubClient.CreateDNSZone(ctx, &v1alpha1.DNSZone{
+		ObjectMeta: metav1.ObjectMeta{Name: ZoneName},
+		Spec: v1alpha1.DNSZoneSpec{Zone: Zone, TTL: dnsTTL, Provider: v1alpha1.DNSProvider{
+			Type: v1alpha1.DNSProviderCoreDNS, CoreDNS: &v1alpha1.CoreDNSProvider{EtcdEndpoints: []string{etcdURL}},
+		}},
+	})
+	return err
+}
+
+// freeUDPAndTCP returns a loopback address whose port is free for both
+// UDP and TCP now (DNS answers on both).
+func freeUDPAndTCP() (string, error) {
+	for range 20 {
+		addr, err := freeAddr()
+		if err != nil {
+			return "", err
+		}
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			continue // taken for UDP: try another
+		}
+		if err := pc.Close(); err != nil {
+			return "", fmt.Errorf("local fleet: %w", err)
+		}
+		return addr, nil
+	}
+	return "", fmt.Errorf("local fleet: no loopback port free for both UDP and TCP after 20 tries")
+}
+
+// awaitZone asks addr for zone's SOA every 50 ms until it answers, for up
+// to dnsStartTimeout.
+func awaitZone(ctx context.Context, addr, zone string) error {
+	ctx, cancel := context.WithTimeout(ctx, dnsStartTimeout)
+	defer cancel()
+	q := new(miekg.Msg)
+	q.SetQuestion(zone, miekg.TypeSOA)
+	c := &miekg.Client{Timeout: time.Second}
+	var last error
+	for {
+		in, _, err := c.ExchangeContext(ctx, q, addr)
+		if err == nil && in.Rcode == miekg.RcodeSuccess {
+			return nil
+		}
+		if err == nil {
+			err = fmt.Errorf("answered %s", miekg.RcodeToString[in.Rcode])
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("local fleet: CoreDNS does not answer for %s at %s: read logs/dns.log and logs/dns-etcd.log: %w", zone, addr, last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// KillDataPlane kills member name's Fn (its data plane) with SIGKILL, as
+// a crash would, leaving its cluster up: what the dns function's probes
+// see as the app no longer answering there.
+func (f *Fleet) KillDataPlane(name string) error {
+	return f.driver.KillDataPlane(name)
+}

@@ -15,11 +15,15 @@ import (
 
 	"github.com/fnfleet/fnfleet/federation/dns"
 	"github.com/fnfleet/fnfleet/federation/dns/coredns"
+	"github.com/fnfleet/fnfleet/federation/dns/registry"
 	"github.com/fnfleet/fnfleet/test/dnstest"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
 
 const zone = "fleet.example.com."
+
+// The registry lists the zone through it on a cold start and to verify.
+var _ registry.Lister = (*coredns.Provider)(nil)
 
 // server is a real etcd and a real CoreDNS answering zone from it.
 type server struct {
@@ -512,4 +516,53 @@ func TestCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRecords(t, p, []string{fqdn("hello")}, rec("hello", dns.TypeA, "10.0.0.1"))
+}
+
+// TestList: the whole zone, read in pages at one revision, is what Records
+// says of each name, another writer's plain SkyDNS record included (at the
+// name above it and at its own, as CoreDNS answers it).
+func TestList(t *testing.T) {
+	s := startServer(t)
+	p := s.provider(t)
+	var all []dns.Record
+	var names []string
+	// 700 names and their ownership names: 2,800 keys, three pages.
+	for i := range 700 {
+		n := fmt.Sprintf("app-%d", i)
+		all = append(all, rec(n, dns.TypeA, fmt.Sprintf("10.0.%d.%d", i/256, i%256)), owner(n))
+		names = append(names, fqdn(n), "_fnfleet."+fqdn(n))
+	}
+	all = append(all, rec("world", dns.TypeCNAME, fqdn("app-1")), rec("deep.world", dns.TypeTXT, "a", "b"))
+	names = append(names, fqdn("world"), fqdn("deep.world"))
+	if err := p.Apply(t.Context(), dns.Changes{Create: all}); err != nil {
+		t.Fatal(err)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{s.etcd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Put(t.Context(), dnstest.CoreDNSPrefix+"/com/example/fleet/foreign/x1", `{"host":"10.9.9.9"}`); err != nil {
+		t.Fatal(err)
+	}
+	names = append(names, fqdn("foreign"), fqdn("x1.foreign"))
+
+	before := p.Stats()
+	listed, err := p.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads := p.Stats().Reads - before.Reads; reads != 3 {
+		t.Errorf("listing 2,807 keys took %d reads, want 3 pages", reads)
+	}
+	read, err := p.Records(t.Context(), names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(listed, read, dns.Record.Equal) {
+		t.Errorf("List returned %d record sets, Records of every name %d", len(listed), len(read))
+	}
+	if want := len(all) + 2; len(listed) != want {
+		t.Errorf("List returned %d record sets, want %d", len(listed), want)
+	}
 }

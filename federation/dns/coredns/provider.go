@@ -231,9 +231,7 @@ func (p *Provider) Records(ctx context.Context, names []string) ([]dns.Record, e
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b dns.Record) int {
-		return strings.Compare(a.Name+" "+a.Type, b.Name+" "+b.Type)
-	})
+	slices.SortFunc(out, compareRecords)
 	return out, nil
 }
 
@@ -297,4 +295,87 @@ func fillStates(states []*nameState, resp *clientv3.TxnResponse) {
 			}
 		}
 	}
+}
+
+// listPage is how many keys one read of List returns: a 10,000-name zone
+// holds about 40,000 keys (a marker and a record for each name and each
+// ownership name), some 100 bytes each.
+const listPage = 1000
+
+// List returns every record set in the zone, as Records returns them for
+// each name holding any, from a read of the zone's whole path in pages of
+// listPage keys, all at the revision of the first: the registry's cold
+// start and verification (registry.Lister), and the way it finds names it
+// owns but no longer knows of.
+func (p *Provider) List(ctx context.Context) ([]dns.Record, error) {
+	zoneKey, err := nameKey(p.cfg.Prefix, p.cfg.Zone)
+	if err != nil {
+		return nil, fmt.Errorf("coredns: %w", err)
+	}
+	from, end := zoneKey+"/", clientv3.GetPrefixRangeEnd(zoneKey+"/")
+	states := make(map[string]*nameState)
+	state := func(key string) *nameState {
+		s := states[key]
+		if s == nil {
+			s = &nameState{name: p.keyName(key), key: key}
+			states[key] = s
+		}
+		return s
+	}
+	var rev int64
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(listPage)}
+		if rev != 0 {
+			opts = append(opts, clientv3.WithRev(rev))
+		}
+		rctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+		p.reads.Add(1)
+		resp, err := p.client.Get(rctx, from, opts...)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("coredns: list %s from etcd at %v: %w", zoneKey, p.cfg.Endpoints, err)
+		}
+		rev = resp.Header.Revision
+		for _, kv := range resp.Kvs {
+			if isMarker(kv) {
+				continue
+			}
+			key := string(kv.Key)
+			parent, leaf := key[:strings.LastIndex(key, "/")], key[strings.LastIndex(key, "/")+1:]
+			state(parent).leaves = append(state(parent).leaves, kv)
+			// A key that is not the fleet's leaf is also a record at its
+			// own name, as the plugin answers it there (Records reads it
+			// as that name's own key).
+			if !strings.HasPrefix(leaf, leafMark) {
+				state(key).exact = kv
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			break
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+	var out []dns.Record
+	for _, s := range states {
+		sets, err := s.sets()
+		if err != nil {
+			return nil, fmt.Errorf("coredns: %w", err)
+		}
+		for _, r := range sets {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, compareRecords)
+	return out, nil
+}
+
+// keyName is the DNS name of a key below the prefix, nameKey undone.
+func (p *Provider) keyName(key string) string {
+	labels := strings.Split(strings.TrimPrefix(key, p.cfg.Prefix+"/"), "/")
+	slices.Reverse(labels)
+	return strings.Join(labels, ".") + "."
+}
+
+func compareRecords(a, b dns.Record) int {
+	return strings.Compare(a.Name+" "+a.Type, b.Name+" "+b.Type)
 }

@@ -71,6 +71,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -215,23 +216,32 @@ func (p *Provider) Stats() Stats {
 // names, each batch at one revision.
 func (p *Provider) Records(ctx context.Context, names []string) ([]dns.Record, error) {
 	names = slices.Compact(slices.Sorted(slices.Values(names)))
-	var out []dns.Record
+	var states []*nameState
 	for batch := range slices.Chunk(names, maxTxnOps/readOpsPerName) {
-		states, err := p.read(ctx, batch)
+		read, err := p.read(ctx, batch)
 		if err != nil {
 			return nil, err
 		}
-		for _, s := range states {
-			sets, err := s.sets()
-			if err != nil {
-				return nil, fmt.Errorf("coredns: %w", err)
-			}
-			for _, r := range sets {
-				out = append(out, r)
-			}
+		states = append(states, read...)
+	}
+	return recordSets(states)
+}
+
+// recordSets are the sets of every state, sorted by name and type.
+func recordSets(states []*nameState) ([]dns.Record, error) {
+	var out []dns.Record
+	for _, s := range states {
+		sets, err := s.sets()
+		if err != nil {
+			return nil, fmt.Errorf("coredns: %w", err)
+		}
+		for _, r := range sets {
+			out = append(out, r)
 		}
 	}
-	slices.SortFunc(out, compareRecords)
+	slices.SortFunc(out, func(a, b dns.Record) int {
+		return strings.Compare(a.Name+" "+a.Type, b.Name+" "+b.Type)
+	})
 	return out, nil
 }
 
@@ -355,18 +365,7 @@ func (p *Provider) List(ctx context.Context) ([]dns.Record, error) {
 		}
 		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
-	var out []dns.Record
-	for _, s := range states {
-		sets, err := s.sets()
-		if err != nil {
-			return nil, fmt.Errorf("coredns: %w", err)
-		}
-		for _, r := range sets {
-			out = append(out, r)
-		}
-	}
-	slices.SortFunc(out, compareRecords)
-	return out, nil
+	return recordSets(slices.Collect(maps.Values(states)))
 }
 
 // keyName is the DNS name of a key below the prefix, nameKey undone.
@@ -374,8 +373,4 @@ func (p *Provider) keyName(key string) string {
 	labels := strings.Split(strings.TrimPrefix(key, p.cfg.Prefix+"/"), "/")
 	slices.Reverse(labels)
 	return strings.Join(labels, ".") + "."
-}
-
-func compareRecords(a, b dns.Record) int {
-	return strings.Compare(a.Name+" "+a.Type, b.Name+" "+b.Type)
 }

@@ -137,8 +137,8 @@ var _ dns.Provider = (*Provider)(nil)
 // Stats count the provider's round trips to etcd since New, so that tests
 // and benchmarks can show writes in proportion to changes.
 type Stats struct {
-	// Reads are read-only requests: Records, and Apply's read of the
-	// names it changes.
+	// Reads are read-only requests: Records (one per 64 names), List
+	// (one per page), and Apply's read of the names it changes.
 	Reads int64
 	// Txns are write transactions sent, those whose guards failed
 	// included.

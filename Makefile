@@ -24,8 +24,10 @@ K8S_BUILT    := 2026-11-12T00:00:00Z
 # says why not through a go.mod).
 EXTERNALDNS_VERSION := v0.23.0
 EXTERNALDNS_CRD     := $(BIN)/crds/externaldns.k8s.io_dnsendpoints.yaml
-# etcd's version is read from its pin in tools/etcd/go.mod.
+# etcd's version is read from its pin in tools/etcd/go.mod, CoreDNS's from
+# tools/coredns/go.mod.
 ETCD_VERSION := $(shell awk '$$1 == "go.etcd.io/etcd/server/v3" { print $$2 }' tools/etcd/go.mod)
+COREDNS_VERSION := $(shell awk 'NF >= 2 && $$(NF-1) == "github.com/coredns/coredns" { print $$NF }' tools/coredns/go.mod)
 K8S_BINS  := $(addprefix $(BIN)/,kube-apiserver kube-controller-manager kube-scheduler kubectl)
 KWOK_BINS := $(addprefix $(BIN)/,kwok kwokctl)
 
@@ -52,7 +54,7 @@ help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
 
 .PHONY: tools
-tools: $(K8S_BINS) $(KWOK_BINS) $(BIN)/etcd $(EXTERNALDNS_CRD) bind9 ## build the Kubernetes, kwok and etcd binaries, fetch external-dns' CRD (first time: ~15 min); install BIND9 through apt-get if missing
+tools: $(K8S_BINS) $(KWOK_BINS) $(BIN)/etcd $(BIN)/coredns $(EXTERNALDNS_CRD) bind9 ## build the Kubernetes, kwok, etcd and CoreDNS binaries, fetch external-dns' CRD (first time: ~15 min); install BIND9 through apt-get if missing
 
 $(K8S_BINS) &: tools/kubernetes/go.mod tools/kubernetes/go.sum
 	@echo "==> building Kubernetes $(K8S_VERSION) (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) into bin/"
@@ -77,6 +79,17 @@ $(BIN)/etcd: tools/etcd/go.mod tools/etcd/go.sum
 	cd tools/etcd && $(GO) build -v -trimpath -ldflags '$(ETCD_LDFLAGS)' -o $(BIN)/etcd go.etcd.io/etcd/server/v3 2>&1 | $(progress)
 	@touch $(BIN)/etcd
 	@$(BIN)/etcd --version
+
+# CoreDNS is our own main (tools/coredns/main.go) with only the plugins the
+# fleet's DNS uses. Its version number is in coremain's source; as for etcd,
+# the tag stands in for the commit a module download does not have.
+COREDNS_LDFLAGS := -s -w -X github.com/coredns/coredns/coremain.GitCommit=$(COREDNS_VERSION)
+$(BIN)/coredns: tools/coredns/go.mod tools/coredns/go.sum tools/coredns/main.go
+	@echo "==> building CoreDNS $(COREDNS_VERSION) (bind, errors, log, etcd plugins) into bin/"
+	@mkdir -p $(BIN)
+	cd tools/coredns && $(GO) build -v -trimpath -ldflags '$(COREDNS_LDFLAGS)' -o $(BIN)/coredns . 2>&1 | $(progress)
+	@touch $(BIN)/coredns
+	@$(BIN)/coredns -version
 
 # BIND9 is Debian's own package, not built here: the rfc2136 provider's
 # tests run it (test/dnstest). apt-get needs root: sudo when not root.

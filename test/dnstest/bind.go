@@ -5,6 +5,9 @@
 //
 // BIND comes from `make tools` (it installs bind9 through apt-get when
 // named is missing).
+//
+// StartCoreDNS runs CoreDNS (bin/coredns, built by `make tools`) serving a
+// zone from etcd with its etcd plugin; StartEtcd runs the etcd for it.
 package dnstest
 
 import (

@@ -75,7 +75,9 @@ func (f *Fleet) startDNS(ctx context.Context, workdir string, etcd, coredns stri
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	corefile := filepath.Join(dir, "Corefile")
-	conf := fmt.Sprintf("%s:%s {\n\tbind %s\n\terrors\n\tetcd %s {\n\t\tpath /skydns\n\t\tendpoint %s\n\t}\n}\n", Zone, port, host, Zone, etcdURL)
+	// no_apex_fallback: the fleet writes nothing at the zone's apex, and
+	// without it an address query for the apex reads the whole zone.
+	conf := fmt.Sprintf("%s:%s {\n\tbind %s\n\terrors\n\tetcd {\n\t\tpath /skydns\n\t\tendpoint %s\n\t\tno_apex_fallback\n\t}\n}\n", Zone, port, host, etcdURL)
 	if err := os.WriteFile(corefile, []byte(conf), 0o644); err != nil {
 		return fmt.Errorf("local fleet: %w", err)
 	}

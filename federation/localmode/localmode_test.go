@@ -33,7 +33,7 @@ func TestUpFailingAfterTheHubTearsItDown(t *testing.T) {
 	workdir := t.TempDir()
 	// Up fails before it runs any of these: empty stand-ins do.
 	exes := t.TempDir()
-	for _, name := range append(handlers.Functions(), "fnfleet") {
+	for _, name := range append(handlers.Functions(), handlers.Probe, "fnfleet") {
 		if err := os.WriteFile(filepath.Join(exes, name), nil, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestUpNeedsEveryExecutable(t *testing.T) {
 	if err == nil {
 		t.Fatal("Up started without the functions' executables")
 	}
-	for _, want := range append(handlers.Functions(), "make build") {
+	for _, want := range append(handlers.Functions(), handlers.Probe, "make build") {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Up's error lacks %q: %v", want, err)
 		}

@@ -198,7 +198,7 @@ func (c *Checker) step(ctx context.Context, t Target, p probe, now time.Time, pr
 	next := Step(p.before, r.Up, r.Reason, now)
 	if !p.before.Healthy || next.Healthy {
 		if next.Healthy != p.before.Healthy {
-			c.log.InfoContext(ctx, "member answers for the app again", "app", t.App, "cluster", t.Cluster, "url", t.URL)
+			c.log.InfoContext(ctx, "member enters the app's answers", "app", t.App, "cluster", t.Cluster, "url", t.URL)
 		}
 		return next, p.turn
 	}

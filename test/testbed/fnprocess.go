@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
+	"github.com/fnfleet/fnfleet/federation/fndeploy"
 )
 
 // FnProcess is a member's data plane as the local fleet runs it: a real
@@ -139,4 +142,28 @@ func (p *FnProcess) Resume() {
 	if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		p.t.Fatalf("testbed: resume fn-server at %s: %v", p.addr, err)
 	}
+}
+
+// helloImage is the echo function's image on the members StartHelloMember
+// starts.
+const helloImage = "fnfleet/echo:0.0.1"
+
+// HelloApp is app hello as the tests place it: one function, the echo
+// function, answering on its trigger /hello.
+func HelloApp() v1alpha1.FleetAppSpec {
+	return v1alpha1.FleetAppSpec{App: v1alpha1.FnApp{Name: "hello", Functions: []v1alpha1.Function{{
+		Name: "hello", Image: helloImage, Triggers: []v1alpha1.Trigger{{Name: "hello", Type: "http", Source: "/hello"}},
+	}}}}
+}
+
+// StartHelloMember starts a member's data plane (StartFnProcess) running
+// the echo function as built in bin/, with HelloApp deployed on it.
+func StartHelloMember(t testing.TB) (*FnProcess, v1alpha1.FleetAppSpec) {
+	t.Helper()
+	member := StartFnProcess(t, map[string]string{helloImage: Built(t, "echo")})
+	spec := HelloApp()
+	if _, err := fndeploy.Apply(t.Context(), member.URL, &spec.App); err != nil {
+		t.Fatalf("testbed: %v", err)
+	}
+	return member, spec
 }

@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/dns/health"
-	"github.com/fnfleet/fnfleet/federation/fndeploy"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
 
@@ -23,18 +21,11 @@ import (
 // tests are about.
 const slowLoad = 30 * time.Second
 
-// helloOn starts a member's data plane (a real fn-server process running
-// the echo function as built in bin/), deploys app hello on it, and returns
-// the member and the app's probe URL there.
+// helloOn starts a member running app hello (testbed.StartHelloMember)
+// and returns it with the app's probe URL there.
 func helloOn(t *testing.T) (*testbed.FnProcess, string) {
 	t.Helper()
-	member := testbed.StartFnProcess(t, map[string]string{"fnfleet/echo:0.0.1": testbed.Built(t, "echo")})
-	spec := v1alpha1.FleetAppSpec{App: v1alpha1.FnApp{Name: "hello", Functions: []v1alpha1.Function{{
-		Name: "hello", Image: "fnfleet/echo:0.0.1", Triggers: []v1alpha1.Trigger{{Name: "hello", Type: "http", Source: "/hello"}},
-	}}}}
-	if _, err := fndeploy.Apply(t.Context(), member.URL, &spec.App); err != nil {
-		t.Fatal(err)
-	}
+	member, spec := testbed.StartHelloMember(t)
 	url, err := health.ProbeURL(member.URL, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -57,13 +48,12 @@ func (k *ticker) tick(targets ...health.Target) []health.Verdict {
 }
 
 // expect ticks once and checks the one target's verdict.
-func (k *ticker) expect(target health.Target, healthy, changed bool, reason string) health.Verdict {
+func (k *ticker) expect(target health.Target, healthy, changed bool, reason string) {
 	k.t.Helper()
 	v := k.tick(target)[0]
 	if v.Healthy != healthy || v.Changed != changed || !v.Probed || !strings.Contains(v.Reason, reason) {
 		k.t.Fatalf("at %s: verdict %+v; want probed, healthy %v, changed %v, reason saying %q", k.now.Format(time.TimeOnly), v, healthy, changed, reason)
 	}
-	return v
 }
 
 // TestCheckerMemberKilledAndBack: a real member's data plane killed leaves

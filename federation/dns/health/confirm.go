@@ -2,6 +2,7 @@ package health
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -47,6 +48,10 @@ func Confirm(votes []Vote) (drop bool, reason string) {
 			downs = append(downs, v.Cluster)
 		}
 	}
+	// Named in order, so that the reason does not depend on the order
+	// the vantage points were asked in.
+	slices.Sort(ups)
+	slices.Sort(downs)
 	if reached == 0 {
 		return false, fmt.Sprintf("held: none of %d vantage points could be asked (%s), so the hub may be the one cut off",
 			len(votes), firstReason(votes))

@@ -8,7 +8,9 @@ import (
 	"github.com/fnfleet/fnfleet/federation/dns/health"
 )
 
-func up(c string) health.Vote   { return health.Vote{Cluster: c, Reached: true, Up: true, Reason: "200 OK"} }
+func up(c string) health.Vote {
+	return health.Vote{Cluster: c, Reached: true, Up: true, Reason: "200 OK"}
+}
 func down(c string) health.Vote { return health.Vote{Cluster: c, Reached: true, Reason: "503"} }
 func lost(c string) health.Vote {
 	return health.Vote{Cluster: c, Reason: "dial tcp: connection refused"}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,12 +47,12 @@ func TestFuncYAMLsAreTheApp(t *testing.T) {
 
 // TestProbeFuncYAMLIsWhatVantageDeploys holds functions/probe/func.yaml
 // equal to the function package vantage deploys on the members, whose image
-// is ProbeImage's. The probe function is not in app fnfleet: it runs on the
+// is named as the management functions' are. The probe function is not in app fnfleet: it runs on the
 // members, not the hub.
 func TestProbeFuncYAMLIsWhatVantageDeploys(t *testing.T) {
-	app := vantage.App(handlers.ProbeImage("test"))
-	if len(app.Functions) != 1 || app.Functions[0].Name != handlers.Probe || app.Functions[0].Image != "fnfleet/probe:test" {
-		t.Fatalf("vantage deploys %+v; want one function %s with image fnfleet/probe:test", app.Functions, handlers.Probe)
+	app := vantage.App()
+	if len(app.Functions) != 1 || app.Functions[0].Name != handlers.Probe || !strings.HasPrefix(app.Functions[0].Image, handlers.ImagePrefix+handlers.Probe+":") {
+		t.Fatalf("vantage deploys %+v; want one function %s with image %s%s:<version>", app.Functions, handlers.Probe, handlers.ImagePrefix, handlers.Probe)
 	}
 	if slices.ContainsFunc(handlers.App("test", nil).Functions, func(f v1alpha1.Function) bool { return f.Name == handlers.Probe }) {
 		t.Errorf("app %s holds the probe function, which runs on the members", handlers.AppName)

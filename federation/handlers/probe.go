@@ -20,12 +20,6 @@ import (
 // function asks it to probe another member (package vantage).
 const Probe = vantage.Function
 
-// ProbeImage is the probe function's image at version, as the members' Fn
-// know it (the local fleet maps it to bin/probe).
-func ProbeImage(version string) string {
-	return ImagePrefix + Probe + ":" + version
-}
-
 // probeExample is what the probe function reads.
 const probeExample = `{"url":"http://127.0.1.2:8080/t/hello/hello","timeoutMs":2000}`
 

@@ -35,6 +35,7 @@ import (
 	"github.com/fnfleet/fnfleet/fdk/cloudevent"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/control"
+	"github.com/fnfleet/fnfleet/federation/dns/vantage"
 	"github.com/fnfleet/fnfleet/federation/fndeploy"
 	"github.com/fnfleet/fnfleet/federation/handlers"
 	"github.com/fnfleet/fnfleet/federation/hub"
@@ -282,7 +283,7 @@ func (exe executablesOf) members(images map[string]string) map[string]string {
 	if m == nil {
 		m = map[string]string{}
 	}
-	m[handlers.ProbeImage(FunctionsVersion)] = exe.probe
+	m[vantage.Image] = exe.probe
 	return m
 }
 

@@ -150,7 +150,8 @@ func TestMembersImagesHoldTheProbe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"fnfleet/echo:0.0.1": "/opt/echo", "fnfleet/probe:" + FunctionsVersion: filepath.Join(exes, "probe")}
+	// The probe's image is the management functions' version's.
+	want := map[string]string{"fnfleet/echo:0.0.1": "/opt/echo", handlers.ImagePrefix + handlers.Probe + ":" + FunctionsVersion: filepath.Join(exes, "probe")}
 	if !maps.Equal(images, want) {
 		t.Errorf("members' images %v, want %v", images, want)
 	}

@@ -236,14 +236,14 @@ func (c *Checker) step(ctx context.Context, t Target, p probe, now time.Time, pr
 // ask asks up to MaxVantages vantage points, at once, to probe t's URL.
 func (c *Checker) ask(ctx context.Context, t Target, turn int) []Vote {
 	chosen := choose(t, turn, c.cfg.MaxVantages)
-	if len(chosen) == 0 || c.cfg.Vantages == nil {
+	if len(chosen) == 0 || c.cfg.Vantage == nil {
 		return nil
 	}
 	votes := make([]Vote, len(chosen))
 	var wg sync.WaitGroup
 	for i, v := range chosen {
 		wg.Go(func() {
-			r, err := c.cfg.Vantages.Probe(ctx, v, t.URL, c.cfg.Timeout)
+			r, err := c.cfg.Vantage.Probe(ctx, v, t.URL, c.cfg.Timeout)
 			if err != nil {
 				votes[i] = Vote{Cluster: v.Cluster, Reason: err.Error()}
 				return

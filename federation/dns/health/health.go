@@ -57,9 +57,9 @@ type Config struct {
 	// It is how a hub reaches members only through a proxy, and how a
 	// test cuts the hub's probe path alone.
 	ProxyURL string
-	// Vantages asks other members to probe a URL; nil leaves every
-	// decision to the hub alone.
-	Vantages VantageProber
+	// Vantage asks other members to probe a URL (vantage.Client); nil
+	// leaves every decision to the hub alone.
+	Vantage VantageProber
 	// MaxVantages bounds the vantage points asked before one drop
 	// (default 3: a majority of 3 outvotes one member's bad link, and 3
 	// function calls per drop are cheap).

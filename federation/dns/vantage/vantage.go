@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -49,11 +50,15 @@ const (
 	idleTimeoutSeconds = 3600
 )
 
-// App is the Fn app deployed on each member, its function run from image
-// (handlers.ProbeImage names it for a version).
-func App(image string) *v1alpha1.FnApp {
+// Image is the probe function's image, at the fnfleet version the
+// management functions are (localmode.FunctionsVersion: the local fleet
+// maps it to bin/probe, and its test holds the two equal).
+const Image = "fnfleet/probe:0.0.1"
+
+// App is the Fn app deployed on each member.
+func App() *v1alpha1.FnApp {
 	return &v1alpha1.FnApp{Name: AppName, Functions: []v1alpha1.Function{{
-		Name: Function, Image: image,
+		Name: Function, Image: Image,
 		MemoryMB: memoryMB, TimeoutSeconds: timeoutSeconds, IdleTimeoutSeconds: idleTimeoutSeconds,
 	}}}
 }
@@ -81,22 +86,34 @@ type Answer struct {
 }
 
 // callMargin is what a call to the probe function may take beyond its
-// probe's timeout: Fn's dispatch to a hot function is milliseconds, and a
-// cold start of the process (Fn's first call after a deploy) well under a
-// second.
+// probe's timeout when Config.Timeout does not say: Fn's dispatch to a hot
+// function is milliseconds, and a cold start of the process (Fn's first
+// call after a deploy) well under a second.
 const callMargin = time.Second
 
-// Config configures a Client.
+// deployTimeout bounds one deploy of the probe function on a member: five
+// or six Fn API calls, milliseconds on a healthy Fn, seconds on a loaded
+// one. It runs beside the calls that wait for it, not inside their bound,
+// so a deploy slower than a call still completes for the next one.
+const deployTimeout = 30 * time.Second
+
+// Config configures a Client. The zero value is ready.
 type Config struct {
-	// Image is the probe function's image (handlers.ProbeImage).
-	Image string
+	// Timeout bounds one call to a vantage point, from asking to its
+	// answer (its own probe, with the timeout the checker passes,
+	// inside). Unset, or not above that probe timeout, it is the probe
+	// timeout plus a second: a vantage point must be able to wait out a
+	// hung member's probe, or it would never find the member down.
+	Timeout time.Duration
 	// HTTPClient calls the members' Fn APIs; nil means a client of its own.
 	HTTPClient *http.Client
+	// Logger receives the deploys; nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Client asks members' probe functions to probe URLs, deploying the
-// function on a member's Fn the first time it is asked there (once per
-// process) and again when the member lost it. It implements
+// function (Image) on a member's Fn the first time it is asked there (once
+// per process) and again when the member lost it. It implements
 // health.VantageProber and is safe for concurrent use.
 type Client struct {
 	cfg Config
@@ -109,24 +126,27 @@ type Client struct {
 type member struct {
 	inv *fninvoke.Client
 
-	mu      sync.Mutex // one deploy at a time
-	ensured bool
+	mu       sync.Mutex
+	ensured  bool
+	ensuring chan struct{} // closed when the deploy in flight ends; nil when none is
+	lastErr  error         // the last deploy's failure
 }
 
-// New returns a client that deploys the probe function from cfg.Image.
-func New(cfg Config) (*Client, error) {
-	if cfg.Image == "" {
-		return nil, errors.New("vantage: Config.Image is empty: set it to the probe function's image, handlers.ProbeImage(version)")
-	}
+// New returns a client.
+func New(cfg Config) *Client {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
-	return &Client{cfg: cfg, members: map[string]*member{}}, nil
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Client{cfg: cfg, members: map[string]*member{}}
 }
 
 // Ensure deploys the probe function on the Fn at fnAPI unless this client
-// did already. The dns function may call it when a member becomes ready,
-// so that its first confirmation does not wait for the deploy.
+// did already, waiting for the deploy as long as ctx lets it. Probe does it
+// on its own; a caller may do it earlier, when a member becomes ready, so
+// that the first confirmation there does not wait for the deploy.
 func (c *Client) Ensure(ctx context.Context, fnAPI string) error {
 	m, err := c.member(fnAPI)
 	if err != nil {
@@ -137,13 +157,18 @@ func (c *Client) Ensure(ctx context.Context, fnAPI string) error {
 
 // Probe asks the probe function on member from to GET url within timeout.
 // An error means no answer came from the function (the member or its Fn is
-// unreachable, or the function failed): the member then has no say.
+// unreachable, the function is still being deployed there, or it failed):
+// the member then has no say.
 func (c *Client) Probe(ctx context.Context, from health.Vantage, url string, timeout time.Duration) (health.Result, error) {
 	if timeout <= 0 {
 		timeout = health.DefaultTimeout
 	}
 	timeout = min(timeout, MaxTimeout)
-	ctx, cancel := context.WithTimeout(ctx, timeout+callMargin)
+	bound := c.cfg.Timeout
+	if bound <= timeout {
+		bound = timeout + callMargin
+	}
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	m, err := c.member(from.FnAPI)
 	if err != nil {
@@ -195,19 +220,54 @@ func (c *Client) member(fnAPI string) (*member, error) {
 	return m, nil
 }
 
-// ensure deploys the app on m unless it is known to be there. Concurrent
-// confirmations on one member wait for one deploy.
+// ensure deploys the app on m unless it is known to be there, and waits
+// for the deploy while ctx lets it. The deploy runs on its own, bounded by
+// deployTimeout: a call's bound (about a second) may be shorter than a
+// first deploy on a loaded Fn, which must still finish for the next call.
+// Concurrent calls on one member wait for the one deploy.
 func (c *Client) ensure(ctx context.Context, fnAPI string, m *member) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.ensured {
+		m.mu.Unlock()
 		return nil
 	}
-	if _, err := fndeploy.Apply(ctx, fnAPI, App(c.cfg.Image)); err != nil {
-		return fmt.Errorf("deploy the probe function: %w", err)
+	done := m.ensuring
+	if done == nil {
+		done = make(chan struct{})
+		m.ensuring = done
+		go c.deploy(context.WithoutCancel(ctx), fnAPI, m, done)
 	}
-	m.ensured = true
+	m.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("deploy the probe function on %s: still running: %w", fnAPI, context.Cause(ctx))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.ensured {
+		return m.lastErr
+	}
 	return nil
+}
+
+// deploy puts the app on m's Fn and records the outcome.
+func (c *Client) deploy(ctx context.Context, fnAPI string, m *member, done chan struct{}) {
+	ctx, cancel := context.WithTimeout(ctx, deployTimeout)
+	defer cancel()
+	_, err := fndeploy.Apply(ctx, fnAPI, App())
+	m.mu.Lock()
+	m.ensured, m.ensuring, m.lastErr = err == nil, nil, err
+	if err != nil {
+		m.lastErr = fmt.Errorf("deploy the probe function on %s: %w", fnAPI, err)
+	}
+	m.mu.Unlock()
+	close(done)
+	if err != nil {
+		c.cfg.Logger.WarnContext(ctx, "probe function not deployed on a member", "fn_api", fnAPI, "err", err.Error())
+		return
+	}
+	c.cfg.Logger.InfoContext(ctx, "probe function deployed on a member", "fn_api", fnAPI, "image", Image)
 }
 
 // forget makes the next ensure deploy again.

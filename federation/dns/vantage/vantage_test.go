@@ -13,26 +13,18 @@ import (
 	"github.com/fnfleet/fnfleet/federation/dns/health"
 	"github.com/fnfleet/fnfleet/federation/dns/vantage"
 	"github.com/fnfleet/fnfleet/federation/fndeploy"
-	"github.com/fnfleet/fnfleet/federation/handlers"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
-
-const version = "test"
 
 // vantageMember starts a member's Fn (in-process) that knows the probe
 // function's image as bin/probe; nothing is deployed on it.
 func vantageMember(t *testing.T) string {
 	t.Helper()
-	return testbed.FnServer(t, map[string]string{handlers.ProbeImage(version): testbed.Built(t, "probe")})
+	return testbed.FnServer(t, map[string]string{vantage.Image: testbed.Built(t, "probe")})
 }
 
 func newClient(t *testing.T) *vantage.Client {
-	t.Helper()
-	c, err := vantage.New(vantage.Config{Image: handlers.ProbeImage(version)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return vantage.New(vantage.Config{Logger: testbed.Logger(t)})
 }
 
 // TestClientDeploysAndAsks: the first Probe on a member deploys the probe
@@ -95,7 +87,7 @@ func TestHubCutOffDropsNothing(t *testing.T) {
 	checker := func() *health.Checker {
 		// A member's first answer after a restart is a function's cold
 		// start: seconds on a loaded machine, and not what this is about.
-		c, err := health.NewChecker(health.Config{Timeout: 30 * time.Second, ProxyURL: proxy.URL, Vantages: newClient(t), Logger: testbed.Logger(t)})
+		c, err := health.NewChecker(health.Config{Timeout: 30 * time.Second, ProxyURL: proxy.URL, Vantage: newClient(t), Logger: testbed.Logger(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +139,7 @@ func TestHubCutOffDropsNothing(t *testing.T) {
 // function's Fn memory limit.
 func checkMemory(t *testing.T, exe string) {
 	t.Helper()
-	limitKB := int64(vantage.App("").Functions[0].MemoryMB) << 10
+	limitKB := int64(vantage.App().Functions[0].MemoryMB) << 10
 	dirs, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)

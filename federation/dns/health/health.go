@@ -18,20 +18,22 @@
 //
 // # The figure "member hung -> answers stop < 10 s"
 //
-// With the dns function called every P (its tick, 1 s), a probe timeout T
-// (2 s) and a vantage point's answer within T plus its call overhead (a
-// hot function: milliseconds), a member that hangs just after a probe
-// answered is dropped at worst after
+// With the dns function called every P (its tick), a probe timeout T and a
+// vantage point's call bounded by V (its own probe of T inside), a member
+// that hangs just after a probe answered is dropped at worst after
 //
-//	P (the next tick) + T (its probe times out) + P (the tick after that
-//	call; the scheduler skips ticks while a call runs) + T (the second
-//	timeout) + T (the vantage points' probes) = 2P + 3T = 8 s,
+//	P (until the next tick) + T (its probe times out) + P (until the
+//	next tick after that call; the scheduler skips ticks while a call
+//	runs) + T (the second timeout) + V (the vantage points)
+//	= 2P + 2T + V.
 //
-// leaving about 2 s for the plan and the zone write. That holds while every
-// target is probed on every call: Config.MaxProbes (256) bounds the probes
-// of one call, and when the dns function has more (app, member) pairs the
-// rest wait for the next calls, least recently probed first, so each pair
-// is probed every ceil(pairs/MaxProbes) calls and the two P above grow by
+// The dns function's values (P 2 s, T 600 ms, V 900 ms) give 6.1 s, the
+// defaults (T 2 s, V 3 s) with P 1 s give 9 s, leaving the rest of the
+// 10 s for the plan and the zone write. That holds while every target is
+// probed on every call: Config.MaxProbes (256) bounds the probes of one
+// call, and when the dns function has more (app, member) pairs the rest
+// wait for the next calls, least recently probed first, so each pair is
+// probed every ceil(pairs/MaxProbes) calls and the two P above grow by
 // that factor. A call's own length is bounded too: its probes run
 // Config.Concurrency (32) at a time, so a member whose 32 apps all hang
 // costs one T, not 32.

@@ -8,6 +8,7 @@ package fninvoke
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +29,10 @@ import (
 // functions answer a summary or a reply event of a few KiB; 4 MiB leaves
 // room for a fleet of thousands of members.
 const maxAnswer = 4 << 20
+
+// ErrNotFound is wrapped by Invoke's error when the server has no such app
+// or function: the caller may deploy it and call again.
+var ErrNotFound = errors.New("not deployed")
 
 // Client calls the functions of one Fn server. It caches each function's
 // invoke endpoint and looks it up again when the server no longer knows it
@@ -151,7 +156,7 @@ func (c *Client) resolve(ctx context.Context, app, fn string) (string, error) {
 		return "", fmt.Errorf("find Fn app %s at %s: %w", app, c.base, err)
 	}
 	if len(as.Payload.Items) == 0 {
-		return "", fmt.Errorf("find Fn app %s at %s: no such app; deploy it (fnfleet up does)", app, c.base)
+		return "", fmt.Errorf("find Fn app %s at %s: %w: no such app; deploy it (fnfleet up does)", app, c.base, ErrNotFound)
 	}
 	appID := as.Payload.Items[0].ID
 	fs, err := c.api.Fns.ListFns(&fns.ListFnsParams{Context: ctx, AppID: &appID, Name: &fn})
@@ -159,7 +164,7 @@ func (c *Client) resolve(ctx context.Context, app, fn string) (string, error) {
 		return "", fmt.Errorf("find function %s/%s at %s: %w", app, fn, c.base, err)
 	}
 	if len(fs.Payload.Items) == 0 {
-		return "", fmt.Errorf("find function %s/%s at %s: no such function; deploy it (fnfleet up does)", app, fn, c.base)
+		return "", fmt.Errorf("find function %s/%s at %s: %w: no such function; deploy it (fnfleet up does)", app, fn, c.base, ErrNotFound)
 	}
 	e, _ := fs.Payload.Items[0].Annotations[fncontract.InvokeEndpointAnnotation].(string)
 	if e == "" {

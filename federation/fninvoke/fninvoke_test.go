@@ -1,6 +1,7 @@
 package fninvoke_test
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 
@@ -41,8 +42,11 @@ func TestInvokeFindsTheFunctionAgainAfterARedeploy(t *testing.T) {
 	}
 	call(t, "second")
 
-	if _, err := c.Invoke(ctx, "tools", "gone", nil, nil); err == nil {
-		t.Error("Invoke of a function that does not exist succeeded")
+	if _, err := c.Invoke(ctx, "tools", "gone", nil, nil); !errors.Is(err, fninvoke.ErrNotFound) {
+		t.Errorf("Invoke of a function that does not exist: %v, want ErrNotFound", err)
+	}
+	if _, err := c.Invoke(ctx, "no-such-app", "echo", nil, nil); !errors.Is(err, fninvoke.ErrNotFound) {
+		t.Errorf("Invoke in an app that does not exist: %v, want ErrNotFound", err)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -34,6 +35,7 @@ import (
 	"github.com/fnfleet/fnfleet/fdk/cloudevent"
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/control"
+	"github.com/fnfleet/fnfleet/federation/dns/vantage"
 	"github.com/fnfleet/fnfleet/federation/fndeploy"
 	"github.com/fnfleet/fnfleet/federation/handlers"
 	"github.com/fnfleet/fnfleet/federation/hub"
@@ -104,8 +106,9 @@ type Config struct {
 	// means fnfleet beside kwokctl.
 	Fnfleet string
 	// Functions is the directory of the management functions'
-	// executables, one per handlers.Functions() name, as `make build`
-	// leaves them in bin/; empty means the directory of Fnfleet.
+	// executables, one per handlers.Functions() name, and of the probe
+	// function the members run (handlers.Probe), as `make build` leaves
+	// them in bin/; empty means the directory of Fnfleet.
 	Functions string
 	// Workdir holds clusters, processes' logs, the hub's Fn data and
 	// fleet.json; it must be empty or absent.
@@ -114,7 +117,7 @@ type Config struct {
 	// clusters come from.
 	Pools []*v1alpha1.ClusterPool
 	// Images maps Fn image names to local executables for the members'
-	// data planes.
+	// data planes; the probe function's image is added to them.
 	Images map[string]string
 	// OnMembers, if set, is called after fleet.json's members were
 	// rewritten, with the members it now lists, one call at a time.
@@ -178,7 +181,7 @@ func Up(ctx context.Context, cfg Config) (_ *Fleet, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("local fleet: %w", err)
 	}
-	membersImages, err := writeImages(filepath.Join(workdir, membersImagesName), cfg.Images)
+	membersImages, err := writeImages(filepath.Join(workdir, membersImagesName), exe.members(cfg.Images))
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +281,19 @@ type executablesOf struct {
 	coredns string
 	// functions maps each management function's image to its executable.
 	functions map[string]string
+	// probe is the probe function's executable, which the dns function
+	// deploys on every member's Fn (package vantage).
+	probe string
+}
+
+// members is the members' images: the caller's, and the probe function.
+func (exe executablesOf) members(images map[string]string) map[string]string {
+	m := maps.Clone(images)
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[vantage.Image] = exe.probe
+	return m
 }
 
 // executables finds fnfleet and the management functions, failing before
@@ -308,6 +324,14 @@ func executables(cfg Config) (executablesOf, error) {
 		}
 		exe.functions[handlers.ImagePrefix+name+":"+FunctionsVersion] = path
 	}
+	probe, err := filepath.Abs(filepath.Join(dir, handlers.Probe))
+	if err != nil {
+		return exe, fmt.Errorf("local fleet: %w", err)
+	}
+	if _, err := os.Stat(probe); err != nil {
+		missing = append(missing, probe)
+	}
+	exe.probe = probe
 	if len(missing) > 0 {
 		return exe, fmt.Errorf("local fleet: %v missing: build them with `make tools build` (coredns is a tool; fnfleet and the functions: go build -o bin/ ./cmd/fnfleet ./functions/...)", missing)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/handlers"
 	"github.com/fnfleet/fnfleet/federation/providers/local"
+	"github.com/fnfleet/fnfleet/fnserver"
 	"github.com/fnfleet/fnfleet/test/testbed"
 )
 
@@ -33,7 +35,7 @@ func TestUpFailingAfterTheHubTearsItDown(t *testing.T) {
 	workdir := t.TempDir()
 	// Up fails before it runs any of these: empty stand-ins do.
 	exes := t.TempDir()
-	for _, name := range append(handlers.Functions(), "fnfleet") {
+	for _, name := range append(handlers.Functions(), handlers.Probe, "fnfleet") {
 		if err := os.WriteFile(filepath.Join(exes, name), nil, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +89,7 @@ func TestUpNeedsEveryExecutable(t *testing.T) {
 	if err == nil {
 		t.Fatal("Up started without the functions' executables")
 	}
-	for _, want := range append(handlers.Functions(), "make build") {
+	for _, want := range append(handlers.Functions(), handlers.Probe, "make build") {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Up's error lacks %q: %v", want, err)
 		}
@@ -122,5 +124,38 @@ func TestMembersFromPoolsTakesTheRegionsInTurn(t *testing.T) {
 	}
 	if got := MembersFromPools(nil, 2); len(got) != 0 {
 		t.Errorf("MembersFromPools without pools = %v, want none", got)
+	}
+}
+
+// TestMembersImagesHoldTheProbe: the members' images file maps the
+// caller's images and the probe function's, which the dns function deploys
+// on every member, to their executables, as the members' fn-servers read it.
+func TestMembersImagesHoldTheProbe(t *testing.T) {
+	exes := t.TempDir()
+	for _, name := range append(handlers.Functions(), handlers.Probe, "fnfleet") {
+		if err := os.WriteFile(filepath.Join(exes, name), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exe, err := executables(Config{Fnfleet: filepath.Join(exes, "fnfleet")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := map[string]string{"fnfleet/echo:0.0.1": "/opt/echo"}
+	path, err := writeImages(filepath.Join(t.TempDir(), membersImagesName), exe.members(caller))
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := fnserver.LoadImages(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The probe's image is the management functions' version's.
+	want := map[string]string{"fnfleet/echo:0.0.1": "/opt/echo", handlers.ImagePrefix + handlers.Probe + ":" + FunctionsVersion: filepath.Join(exes, "probe")}
+	if !maps.Equal(images, want) {
+		t.Errorf("members' images %v, want %v", images, want)
+	}
+	if len(caller) != 1 {
+		t.Errorf("the caller's images were changed: %v", caller)
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
 	"github.com/fnfleet/fnfleet/federation/dns"
-	"github.com/fnfleet/fnfleet/federation/dns/health"
+	dnshealth "github.com/fnfleet/fnfleet/federation/dns/health"
 	"github.com/fnfleet/fnfleet/federation/dns/registry"
 )
 
@@ -48,9 +48,9 @@ type DNSHub interface {
 }
 
 // DNSHealth says which members are healthy for which app;
-// health.Checker is one.
+// dnshealth.Checker is one.
 type DNSHealth interface {
-	Check(ctx context.Context, targets []health.Target, now time.Time) []health.Verdict
+	Check(ctx context.Context, targets []dnshealth.Target, now time.Time) []dnshealth.Verdict
 }
 
 // ZoneProvider builds the provider of a zone (reading its Secrets).
@@ -236,14 +236,14 @@ func (d *DNS) Reconcile(ctx context.Context) (DNSSummary, error) {
 // probeTargets are the (app, member) pairs to probe: every member an app
 // with names is placed on, deployed to at its current endpoint, and
 // serving. Vantage points are up to three other serving members.
-func probeTargets(apps []v1alpha1.FleetApp, members []v1alpha1.MemberCluster) []health.Target {
+func probeTargets(apps []v1alpha1.FleetApp, members []v1alpha1.MemberCluster) []dnshealth.Target {
 	var serving []v1alpha1.MemberCluster
 	for i := range members {
 		if dnsServing(&members[i]) {
 			serving = append(serving, members[i])
 		}
 	}
-	var out []health.Target
+	var out []dnshealth.Target
 	for i := range apps {
 		app := &apps[i]
 		if app.Spec.DNS == nil || app.DeletionTimestamp != nil {
@@ -254,14 +254,14 @@ func probeTargets(apps []v1alpha1.FleetApp, members []v1alpha1.MemberCluster) []
 			if j < 0 || !deployedAt(app, &serving[j]) {
 				continue
 			}
-			url, err := health.ProbeURL(serving[j].Status.FnEndpoint, app.Spec)
+			url, err := dnshealth.ProbeURL(serving[j].Status.FnEndpoint, app.Spec)
 			if err != nil {
 				continue // no trigger to probe: planInput says why
 			}
-			t := health.Target{App: app.Namespace + "/" + app.Name, Cluster: pl.Cluster, URL: url, Answering: answering(app, pl.Cluster)}
+			t := dnshealth.Target{App: app.Namespace + "/" + app.Name, Cluster: pl.Cluster, URL: url, Answering: answering(app, pl.Cluster)}
 			for _, v := range serving {
 				if v.Name != pl.Cluster && len(t.Vantages) < 3 {
-					t.Vantages = append(t.Vantages, health.Vantage{Cluster: v.Name, FnAPI: v.Status.FnEndpoint})
+					t.Vantages = append(t.Vantages, dnshealth.Vantage{Cluster: v.Name, FnAPI: v.Status.FnEndpoint})
 				}
 			}
 			out = append(out, t)
@@ -295,14 +295,14 @@ func answering(app *v1alpha1.FleetApp, cluster string) bool {
 
 // planInput is the planner's input: the zones, and each app with names
 // with every member it is placed on or deployed to, serving or why not.
-func planInput(zones []v1alpha1.DNSZone, apps []v1alpha1.FleetApp, byName map[string]*v1alpha1.MemberCluster, verdicts []health.Verdict) dns.Input {
+func planInput(zones []v1alpha1.DNSZone, apps []v1alpha1.FleetApp, byName map[string]*v1alpha1.MemberCluster, verdicts []dnshealth.Verdict) dns.Input {
 	var in dns.Input
 	for i := range zones {
 		z := &zones[i]
 		in.Zones = append(in.Zones, dns.Zone{Name: z.Name, Domain: z.Spec.Zone, TTL: uint32(max(z.Spec.TTL, 1)),
 			Provider: string(z.Spec.Provider.Type), Capabilities: capabilities(&z.Spec.Provider)})
 	}
-	healthy := map[string]health.Verdict{}
+	healthy := map[string]dnshealth.Verdict{}
 	for _, v := range verdicts {
 		healthy[v.App+"\x00"+v.Cluster] = v
 	}
@@ -313,9 +313,7 @@ func planInput(zones []v1alpha1.DNSZone, apps []v1alpha1.FleetApp, byName map[st
 		}
 		key := app.Namespace + "/" + app.Name
 		a := dns.App{Key: key, DNS: *app.Spec.DNS}
-		if app.Spec.Placement != nil {
-			a.PreferredRegions = app.Spec.Placement.PreferredRegions
-		}
+		a.PreferredRegions = app.Spec.Placement.PreferredRegions
 		clusters := map[string]int32{}
 		for _, pl := range app.Status.Placement {
 			clusters[pl.Cluster] = pl.Replicas
@@ -349,7 +347,7 @@ func planInput(zones []v1alpha1.DNSZone, apps []v1alpha1.FleetApp, byName map[st
 
 // memberServes says whether the member may be in the app's answers, and
 // why not.
-func memberServes(app *v1alpha1.FleetApp, mc *v1alpha1.MemberCluster, cluster string, healthy map[string]health.Verdict) (bool, string) {
+func memberServes(app *v1alpha1.FleetApp, mc *v1alpha1.MemberCluster, cluster string, healthy map[string]dnshealth.Verdict) (bool, string) {
 	placed := slices.ContainsFunc(app.Status.Placement, func(pl v1alpha1.ClusterPlacement) bool { return pl.Cluster == cluster })
 	switch {
 	case !placed:

@@ -101,6 +101,20 @@ func (c Changes) Names() []string {
 	return slices.Compact(names)
 }
 
+// OwnershipPrefix is the label in front of a name that holds its
+// ownership record: _fnfleet.<name>, so that it never shares a name with
+// a CNAME (RFC 1034, 3.6.2).
+const OwnershipPrefix = "_fnfleet."
+
+// OwnerName is the name holding name's ownership record.
+func OwnerName(name string) string { return OwnershipPrefix + name }
+
+// Group is the name an ownership name is for, and any other name itself.
+// A name and its ownership name are one unit to a provider: Apply writes
+// both or neither, so that an ownership record never lands beside records
+// another writer holds (the registry would then take them for its own).
+func Group(name string) string { return strings.TrimPrefix(name, OwnershipPrefix) }
+
 // Capabilities say what a provider can express.
 type Capabilities struct {
 	// Weighted: record sets with a SetID and a Weight are answered in
@@ -123,9 +137,10 @@ type Provider interface {
 	// allows. Each change holds only if the name's record sets are still
 	// what the change says they were (Create: none of that key; Update and
 	// Delete: exactly Old), so that a concurrent writer is never
-	// overwritten. Where that fails for a name, nothing is written at that
-	// name, the rest is written, and the error is a *ConflictError naming
-	// those names. Any other error leaves what was written unknown.
+	// overwritten. A name and its ownership name (Group) are one unit:
+	// where that fails for either, nothing is written at both, the rest is
+	// written, and the error is a *ConflictError naming them. Any other
+	// error leaves what was written unknown.
 	Apply(ctx context.Context, changes Changes) error
 
 	// Capabilities says what the provider can express.

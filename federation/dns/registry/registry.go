@@ -130,9 +130,6 @@ func parseOwnership(text string) (owner, app string, ok bool) {
 	return fields["owner"], fields["app"], true
 }
 
-// OwnerName is the name holding name's ownership record.
-func OwnerName(name string) string { return ownerPrefix + name }
-
 // Owners returns which app holds each owned name, for the planner's
 // tie-breaks; nil while the registry is cold.
 func (r *Registry) Owners() map[string]string {
@@ -141,7 +138,7 @@ func (r *Registry) Owners() map[string]string {
 	out := map[string]string{}
 	for name, sets := range r.owned {
 		for _, rec := range sets {
-			if rec.Type == dns.TypeTXT && rec.Name == OwnerName(name) {
+			if rec.Type == dns.TypeTXT && rec.Name == dns.OwnerName(name) {
 				for _, t := range rec.Targets {
 					if _, app, ok := parseOwnership(t); ok {
 						out[name] = app
@@ -182,14 +179,14 @@ func (r *Registry) Sync(ctx context.Context, want []Name, known []string, now ti
 		case errors.As(err, &conflict):
 			r.record(changes, conflict.Names)
 			for _, n := range conflict.Names {
-				r.stale[strings.TrimPrefix(n, ownerPrefix)] = true
+				r.stale[dns.Group(n)] = true
 			}
 			res.Written = changes.Len()
 			err = fmt.Errorf("dns registry: %w", err)
 		case err != nil:
 			// What was written is unknown: read every touched name again.
 			for _, n := range changes.Names() {
-				r.stale[strings.TrimPrefix(n, ownerPrefix)] = true
+				r.stale[dns.Group(n)] = true
 			}
 			err = fmt.Errorf("dns registry: write %d record sets: %w", changes.Len(), err)
 		default:
@@ -244,7 +241,7 @@ func (r *Registry) read(ctx context.Context, want []Name, known []string) error 
 func (r *Registry) readNames(ctx context.Context, names []string) ([]dns.Record, error) {
 	var all []string
 	for _, n := range names {
-		all = append(all, n, OwnerName(n))
+		all = append(all, n, dns.OwnerName(n))
 	}
 	slices.Sort(all)
 	return r.cfg.Provider.Records(ctx, slices.Compact(all))
@@ -272,13 +269,13 @@ func (r *Registry) absorb(recs []dns.Record, names []string) {
 	}
 	byName := map[string][]dns.Record{}
 	for _, rec := range recs {
-		base := strings.TrimPrefix(rec.Name, ownerPrefix)
+		base := dns.Group(rec.Name)
 		byName[base] = append(byName[base], rec)
 	}
 	for name, sets := range byName {
 		holder := "" // "" none, r.cfg.Owner us, else who
 		for _, rec := range sets {
-			if rec.Type != dns.TypeTXT || rec.Name != OwnerName(name) {
+			if rec.Type != dns.TypeTXT || rec.Name != dns.OwnerName(name) {
 				continue
 			}
 			holder = "an unknown owner (a TXT record at " + rec.Name + ")"
@@ -326,7 +323,7 @@ func (r *Registry) diff(want []Name) (dns.Changes, map[string][]string) {
 		for _, rec := range n.Records {
 			target[rec.Key()] = rec
 		}
-		own := dns.Record{Name: OwnerName(n.Name), Type: dns.TypeTXT, TTL: n.TTL, Targets: []string{r.ownership(n.App)}}
+		own := dns.Record{Name: dns.OwnerName(n.Name), Type: dns.TypeTXT, TTL: n.TTL, Targets: []string{r.ownership(n.App)}}
 		target[own.Key()] = own
 		have := r.owned[n.Name]
 		for _, k := range sortedKeys(target) {
@@ -361,10 +358,10 @@ func (r *Registry) diff(want []Name) (dns.Changes, map[string][]string) {
 func (r *Registry) record(ch dns.Changes, conflicted []string) {
 	skip := map[string]bool{}
 	for _, n := range conflicted {
-		skip[strings.TrimPrefix(n, ownerPrefix)] = true
+		skip[dns.Group(n)] = true
 	}
 	set := func(rec dns.Record) {
-		base := strings.TrimPrefix(rec.Name, ownerPrefix)
+		base := dns.Group(rec.Name)
 		if skip[base] {
 			return
 		}
@@ -380,7 +377,7 @@ func (r *Registry) record(ch dns.Changes, conflicted []string) {
 		set(u.New)
 	}
 	for _, rec := range ch.Delete {
-		base := strings.TrimPrefix(rec.Name, ownerPrefix)
+		base := dns.Group(rec.Name)
 		if skip[base] {
 			continue
 		}

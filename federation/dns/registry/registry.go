@@ -25,10 +25,6 @@ import (
 	"github.com/fnfleet/fnfleet/federation/dns"
 )
 
-// ownerPrefix is the label in front of a name that holds its ownership
-// record.
-const ownerPrefix = "_fnfleet."
-
 // DefaultVerifyEvery is how often the cache is checked against the zone.
 // Between checks a record someone else changed is not seen: 10 minutes
 // keeps a 10,000-name zone's reads (a listing, or 4 queries a name) off

@@ -173,12 +173,27 @@ func (r *Registry) Sync(ctx context.Context, want []Name, known []string, now ti
 		var conflict *dns.ConflictError
 		switch {
 		case errors.As(err, &conflict):
+			// Another writer got there first. Nothing of ours was written
+			// at those names: they are read again next time, and a name we
+			// were claiming is reported against its app meanwhile. Not an
+			// error of the sync: the rest is written.
 			r.record(changes, conflict.Names)
-			for _, n := range conflict.Names {
-				r.stale[dns.Group(n)] = true
+			claimed := map[string]string{}
+			for _, n := range want {
+				claimed[n.Name] = n.App
 			}
-			res.Written = changes.Len()
-			err = fmt.Errorf("dns registry: %w", err)
+			for _, n := range conflict.Names {
+				base := dns.Group(n)
+				if !r.stale[base] {
+					if app, ok := claimed[base]; ok && r.owned[base] == nil {
+						res.Conflicts = addConflict(res.Conflicts, app, base+" is being written by another writer")
+					}
+				}
+				r.stale[base] = true
+			}
+			r.cfg.Logger.Info("names changed by another writer: read again next sync", "names", conflict.Names)
+			res.Written = changes.Len() - conflicted(changes, r.stale)
+			err = nil
 		case err != nil:
 			// What was written is unknown: read every touched name again.
 			for _, n := range changes.Names() {
@@ -309,10 +324,7 @@ func (r *Registry) diff(want []Name) (dns.Changes, map[string][]string) {
 	for _, n := range want {
 		wanted[n.Name] = true
 		if holder, ok := r.foreign[n.Name]; ok {
-			if conflicts == nil {
-				conflicts = map[string][]string{}
-			}
-			conflicts[n.App] = append(conflicts[n.App], fmt.Sprintf("%s is held by %s", n.Name, holder))
+			conflicts = addConflict(conflicts, n.App, fmt.Sprintf("%s is held by %s", n.Name, holder))
 			continue
 		}
 		target := map[dns.Key]dns.Record{}
@@ -382,6 +394,35 @@ func (r *Registry) record(ch dns.Changes, conflicted []string) {
 			delete(r.owned, base)
 		}
 	}
+}
+
+func addConflict(m map[string][]string, app, why string) map[string][]string {
+	if m == nil {
+		m = map[string][]string{}
+	}
+	m[app] = append(m[app], why)
+	return m
+}
+
+// conflicted counts the record sets of ch at stale names (not written).
+func conflicted(ch dns.Changes, stale map[string]bool) int {
+	n := 0
+	for _, r := range ch.Create {
+		if stale[dns.Group(r.Name)] {
+			n++
+		}
+	}
+	for _, u := range ch.Update {
+		if stale[dns.Group(u.New.Name)] {
+			n++
+		}
+	}
+	for _, r := range ch.Delete {
+		if stale[dns.Group(r.Name)] {
+			n++
+		}
+	}
+	return n
 }
 
 func sortedKeys(m map[dns.Key]dns.Record) []dns.Key {

@@ -2,9 +2,9 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +15,7 @@ import (
 // zone is an in-memory provider for the registry's own logic (the
 // providers are tested against real servers in their packages). It
 // honours the Apply contract: a change whose old state does not hold
-// leaves its name alone and is reported.
+// leaves its name and its ownership name alone and is reported.
 type zone struct {
 	mu      sync.Mutex
 	sets    map[dns.Key]dns.Record
@@ -53,31 +53,31 @@ func (z *zone) Apply(_ context.Context, ch dns.Changes) error {
 	bad := map[string]bool{}
 	for _, r := range ch.Create {
 		if _, ok := z.sets[r.Key()]; ok {
-			bad[r.Name] = true
+			bad[dns.Group(r.Name)] = true
 		}
 	}
 	for _, u := range ch.Update {
 		if cur, ok := z.sets[u.Old.Key()]; !ok || !cur.Equal(u.Old) {
-			bad[u.Old.Name] = true
+			bad[dns.Group(u.Old.Name)] = true
 		}
 	}
 	for _, r := range ch.Delete {
 		if cur, ok := z.sets[r.Key()]; !ok || !cur.Equal(r) {
-			bad[r.Name] = true
+			bad[dns.Group(r.Name)] = true
 		}
 	}
 	for _, r := range ch.Create {
-		if !bad[r.Name] {
+		if !bad[dns.Group(r.Name)] {
 			z.sets[r.Key()] = r
 		}
 	}
 	for _, u := range ch.Update {
-		if !bad[u.Old.Name] {
+		if !bad[dns.Group(u.Old.Name)] {
 			z.sets[u.New.Key()] = u.New
 		}
 	}
 	for _, r := range ch.Delete {
-		if !bad[r.Name] {
+		if !bad[dns.Group(r.Name)] {
 			delete(z.sets, r.Key())
 		}
 	}
@@ -199,9 +199,9 @@ func TestSyncRereadsANameAnotherWriterChanged(t *testing.T) {
 	z.mu.Unlock()
 
 	next := want("default/hello", "hello.fleet.example.com.", "127.0.1.2")
-	_, err = reg.Sync(ctx, []Name{next}, nil, now.Add(2*time.Second))
-	if !errors.Is(err, dns.ErrConflict) {
-		t.Fatalf("sync over a changed record: err = %v, want a conflict", err)
+	res, err := reg.Sync(ctx, []Name{next}, nil, now.Add(2*time.Second))
+	if err != nil || res.Written != 0 {
+		t.Fatalf("sync over a changed record: %+v, %v; want nothing written and no error (the name is read again next time)", res, err)
 	}
 	if got, _ := z.get("hello.fleet.example.com.", dns.TypeA); !slices.Equal(got.Targets, []string{"203.0.113.9"}) {
 		t.Fatalf("the conflicting write overwrote the other writer: %v", got.Targets)
@@ -212,6 +212,35 @@ func TestSyncRereadsANameAnotherWriterChanged(t *testing.T) {
 	}
 	if got, _ := z.get("hello.fleet.example.com.", dns.TypeA); !slices.Equal(got.Targets, []string{"127.0.1.2"}) {
 		t.Fatalf("after the re-read: %v", got.Targets)
+	}
+}
+
+func TestAClaimThatLosesARaceIsReportedAndLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	z := newZone()
+	reg, _ := New(Config{Provider: z, Owner: "fleet-a"})
+	if _, err := reg.Sync(ctx, nil, nil, now); err != nil { // cold: reads the empty zone
+		t.Fatal(err)
+	}
+	// Another writer takes the name after the registry read the zone.
+	theirs := a("race.fleet.example.com.", "203.0.113.1")
+	z.mu.Lock()
+	z.sets[theirs.Key()] = theirs
+	z.mu.Unlock()
+	res, err := reg.Sync(ctx, []Name{want("default/race", "race.fleet.example.com.", "127.0.1.1")}, nil, now.Add(2*time.Second))
+	if err != nil || len(res.Conflicts["default/race"]) != 1 {
+		t.Fatalf("lost race: %+v, %v; want the app told, no error", res, err)
+	}
+	if _, ok := z.get("_fnfleet.race.fleet.example.com.", dns.TypeTXT); ok {
+		t.Fatal("an ownership record was written beside another writer's record")
+	}
+	res, err = reg.Sync(ctx, []Name{want("default/race", "race.fleet.example.com.", "127.0.1.1")}, nil, now.Add(4*time.Second))
+	if err != nil || len(res.Conflicts["default/race"]) != 1 || !strings.Contains(res.Conflicts["default/race"][0], "without an ownership record") {
+		t.Fatalf("next sync: %+v, %v; want the name read again and reported as held by another", res, err)
+	}
+	if got, _ := z.get("race.fleet.example.com.", dns.TypeA); !got.Equal(theirs) {
+		t.Fatalf("their record changed: %+v", got)
 	}
 }
 

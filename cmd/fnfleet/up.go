@@ -401,7 +401,8 @@ func (s *story) run(ctx context.Context, fleet *localmode.Fleet, log *slog.Logge
 	if _, err := s.awaitAnswers(ctx, fleet, demoHost, ip, func(a []string) bool { return slices.Equal(a, []string{ip}) }); err != nil {
 		return err
 	}
-	s.step("dig @%s %s answers %s: the dns function probed hello there and wrote its name", fleet.DNSAddr, demoHost, ip)
+	host, port, _ := net.SplitHostPort(fleet.DNSAddr)
+	s.step("dig @%s -p %s %s answers %s: the dns function probed hello there and wrote its name (%s after the apply)", host, port, demoHost, ip, time.Since(applied).Round(100*time.Millisecond))
 	if err := s.callByName(ctx, fleet, demoHost); err != nil {
 		return err
 	}

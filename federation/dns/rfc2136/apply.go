@@ -1,8 +1,10 @@
 package rfc2136
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -21,24 +23,28 @@ const (
 	tsigFudge = 300
 )
 
-// nameUpdate is what one update message carries for one name: its
-// prerequisites and its updates, kept together so that a name's changes
-// are applied all or not at all.
-type nameUpdate struct {
-	name string
-	// frag holds the name's prerequisites (Answer) and updates (Ns).
+// unitUpdate is what one update message carries for one unit, a name and
+// its ownership name (fleetdns.Group): their prerequisites and updates,
+// kept together so that the unit's changes are applied all or not at all.
+// Sent apart, an ownership TXT created at _fnfleet.X while the Create at X
+// failed on a foreign A would make the registry take that A for its own.
+type unitUpdate struct {
+	// names are the unit's names the changes touch, sorted.
+	names []string
+	// frag holds the unit's prerequisites (Answer) and updates (Ns).
 	frag *dns.Msg
 }
 
-// Apply writes the changes in update messages of up to BatchNames names,
-// each change guarded by a prerequisite (RFC 2136 2.4): a Create holds
-// only if the name has no record set of that type, an Update or Delete
-// only if the set is exactly its Old records. A server applies a message
-// all or nothing, so when a message's prerequisites fail, its names are
-// sent again one a message to find which failed; the error then is a
-// *fleetdns.ConflictError naming them, the rest written.
+// Apply writes the changes in update messages of up to BatchNames units
+// (a name and its ownership name), each change guarded by a prerequisite
+// (RFC 2136 2.4): a Create holds only if the name has no record set of
+// that type, an Update or Delete only if the set is exactly its Old
+// records. A server applies a message all or nothing, so when a message's
+// prerequisites fail, its units are sent again one a message to find
+// which failed; the error then is a *fleetdns.ConflictError naming every
+// name of those units, the rest written.
 func (p *Provider) Apply(ctx context.Context, changes fleetdns.Changes) error {
-	updates, err := p.updatesByName(changes)
+	updates, err := p.updatesByUnit(changes)
 	if err != nil {
 		return err
 	}
@@ -52,30 +58,31 @@ func (p *Provider) Apply(ctx context.Context, changes fleetdns.Changes) error {
 			continue
 		}
 		if len(batch) == 1 {
-			conflicts = append(conflicts, batch[0].name)
+			conflicts = append(conflicts, batch[0].names...)
 			continue
 		}
-		p.log.Info("prerequisites failed in a batch: sending its names one by one to find which", "names", len(batch))
+		p.log.Info("prerequisites failed in a batch: sending its units one by one to find which", "units", len(batch))
 		for _, u := range batch {
-			failed, err := p.send(ctx, []nameUpdate{u})
+			failed, err := p.send(ctx, []unitUpdate{u})
 			if err != nil {
 				return err
 			}
 			if failed {
-				conflicts = append(conflicts, u.name)
+				conflicts = append(conflicts, u.names...)
 			}
 		}
 	}
 	if len(conflicts) > 0 {
+		slices.Sort(conflicts)
 		p.log.Info("records changed by another writer: left alone", "names", conflicts)
 		return &fleetdns.ConflictError{Names: conflicts}
 	}
 	return nil
 }
 
-// updatesByName turns the changes into each name's prerequisites and
-// updates, sorted by name.
-func (p *Provider) updatesByName(c fleetdns.Changes) ([]nameUpdate, error) {
+// updatesByUnit turns the changes into each unit's prerequisites and
+// updates, sorted by the unit's name.
+func (p *Provider) updatesByUnit(c fleetdns.Changes) ([]unitUpdate, error) {
 	byName := map[string]map[string]change{}
 	add := func(ch change) error {
 		r := ch.record()
@@ -116,15 +123,24 @@ func (p *Provider) updatesByName(c fleetdns.Changes) ([]nameUpdate, error) {
 			return nil, err
 		}
 	}
-	out := make([]nameUpdate, 0, len(byName))
-	for name, changes := range byName {
-		frag, err := p.fragment(name, changes)
+	// By unit, then by name: a unit's names are next to each other.
+	names := slices.SortedFunc(maps.Keys(byName), func(a, b string) int {
+		return cmp.Or(strings.Compare(fleetdns.Group(a), fleetdns.Group(b)), strings.Compare(a, b))
+	})
+	var out []unitUpdate
+	for _, name := range names {
+		frag, err := p.fragment(name, byName[name])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, nameUpdate{name: name, frag: frag})
+		if n := len(out); n == 0 || fleetdns.Group(out[n-1].names[0]) != fleetdns.Group(name) {
+			out = append(out, unitUpdate{frag: new(dns.Msg)})
+		}
+		u := &out[len(out)-1]
+		u.names = append(u.names, name)
+		u.frag.Answer = append(u.frag.Answer, frag.Answer...)
+		u.frag.Ns = append(u.frag.Ns, frag.Ns...)
 	}
-	slices.SortFunc(out, func(a, b nameUpdate) int { return strings.Compare(a.name, b.name) })
 	return out, nil
 }
 
@@ -201,11 +217,11 @@ func (p *Provider) fragment(name string, changes map[string]change) (*dns.Msg, e
 	return frag, nil
 }
 
-// batches groups the names' updates into messages of at most batchNames
-// names and maxUpdateBytes.
-func (p *Provider) batches(updates []nameUpdate) [][]nameUpdate {
-	var out [][]nameUpdate
-	var batch []nameUpdate
+// batches groups the units' updates into messages of at most batchNames
+// units and maxUpdateBytes; a unit is never split.
+func (p *Provider) batches(updates []unitUpdate) [][]unitUpdate {
+	var out [][]unitUpdate
+	var batch []unitUpdate
 	size := 0
 	for _, u := range updates {
 		n := u.frag.Len()
@@ -222,10 +238,10 @@ func (p *Provider) batches(updates []nameUpdate) [][]nameUpdate {
 	return out
 }
 
-// send sends one signed update message carrying the batch's names and
+// send sends one signed update message carrying the batch's units and
 // reports whether its prerequisites failed (nothing written). Any other
 // answer than success is an error.
-func (p *Provider) send(ctx context.Context, batch []nameUpdate) (prereqFailed bool, err error) {
+func (p *Provider) send(ctx context.Context, batch []unitUpdate) (prereqFailed bool, err error) {
 	m := new(dns.Msg)
 	m.SetUpdate(p.zone)
 	for _, u := range batch {
@@ -238,7 +254,7 @@ func (p *Provider) send(ctx context.Context, batch []nameUpdate) (prereqFailed b
 	if r == nil {
 		return false, fmt.Errorf("rfc2136: send the update of %s to %s: %w (what was written is unknown)", describe(batch), p.server, err)
 	}
-	p.log.Debug("update", "names", len(batch), "first", batch[0].name, "rcode", dns.RcodeToString[r.Rcode])
+	p.log.Debug("update", "units", len(batch), "first", batch[0].names[0], "rcode", dns.RcodeToString[r.Rcode])
 	switch r.Rcode {
 	case dns.RcodeSuccess:
 		if err != nil {
@@ -267,10 +283,10 @@ func (p *Provider) send(ctx context.Context, batch []nameUpdate) (prereqFailed b
 	}
 }
 
-// describe names a batch in messages: "100 names (a.fleet.test. ...)".
-func describe(batch []nameUpdate) string {
+// describe names a batch in messages: "100 units (a.fleet.test. ...)".
+func describe(batch []unitUpdate) string {
 	if len(batch) == 1 {
-		return batch[0].name
+		return strings.Join(batch[0].names, " and ")
 	}
-	return fmt.Sprintf("%d names (%s ...)", len(batch), batch[0].name)
+	return fmt.Sprintf("%d units (%s ...)", len(batch), batch[0].names[0])
 }

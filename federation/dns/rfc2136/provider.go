@@ -31,9 +31,10 @@ const (
 	// DefaultTimeout bounds each message's round trip, connecting
 	// included.
 	DefaultTimeout = 5 * time.Second
-	// DefaultBatchNames names per update message: 100 names of a few
-	// records each stay far below the 64 KiB a DNS message holds over TCP,
-	// and 10,000 changed names take 100 round trips.
+	// DefaultBatchNames names per update message, a name and its
+	// ownership name counting as one: 100 such pairs of a few records each
+	// stay far below the 64 KiB a DNS message holds over TCP, and 10,000
+	// changed names take 100 round trips.
 	DefaultBatchNames = 100
 )
 
@@ -51,8 +52,9 @@ type Config struct {
 	Secret string
 	// Timeout bounds each message (DefaultTimeout when zero).
 	Timeout time.Duration
-	// BatchNames is the most names one update message carries
-	// (DefaultBatchNames when zero).
+	// BatchNames is the most names one update message carries, a name
+	// and its ownership name counting as one (DefaultBatchNames when
+	// zero).
 	BatchNames int
 	// Logger receives a line per update message at debug level and one
 	// per conflict (none when nil).

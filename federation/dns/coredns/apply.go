@@ -1,9 +1,11 @@
 package coredns
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"net"
 	"slices"
@@ -17,8 +19,11 @@ import (
 )
 
 // Apply writes changes as the package comment says: one read and, for
-// names still as expected, as few guarded transactions as etcd's limit of
-// 128 operations allows, per 64 names.
+// units still as expected, as few guarded transactions as etcd's limit of
+// 128 operations allows, per 64 names. A unit is a name and its ownership
+// name (dns.Group): it is read in one batch, planned as a whole (it holds
+// only if every name of it does) and written in one transaction, so an
+// ownership record is never written beside another writer's records.
 func (p *Provider) Apply(ctx context.Context, changes dns.Changes) error {
 	if changes.Empty() {
 		return nil
@@ -36,7 +41,7 @@ func (p *Provider) Apply(ctx context.Context, changes dns.Changes) error {
 		}
 	}
 	var conflicts []string
-	for batch := range slices.Chunk(names, maxTxnOps/readOpsPerName) {
+	for _, batch := range unitBatches(names, maxTxnOps/readOpsPerName) {
 		states, err := p.read(ctx, batch)
 		if err != nil {
 			return err
@@ -59,8 +64,50 @@ func (p *Provider) Apply(ctx context.Context, changes dns.Changes) error {
 	return nil
 }
 
-// applyBatch writes the names of states whose sets are as expected, and
-// returns those that are not.
+// unitBatches orders names by unit (dns.Group) and cuts them into batches
+// of at most size names that never split a unit (a unit is at most 2
+// names, size is 64).
+func unitBatches(names []string, size int) [][]string {
+	ordered := slices.SortedFunc(slices.Values(names), func(a, b string) int {
+		return cmp.Or(strings.Compare(dns.Group(a), dns.Group(b)), strings.Compare(a, b))
+	})
+	var batches [][]string
+	var cur []string
+	for unit := range units(ordered, func(name string) string { return name }) {
+		if len(cur) > 0 && len(cur)+len(unit) > size {
+			batches = append(batches, cur)
+			cur = nil
+		}
+		cur = append(cur, unit...)
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	return batches
+}
+
+// units yields the runs of xs whose names share a dns.Group: the units of
+// xs when xs is ordered as unitBatches orders names (read, and the else
+// branch of commit, keep that order).
+func units[T any](xs []T, name func(T) string) iter.Seq[[]T] {
+	return func(yield func([]T) bool) {
+		for start := 0; start < len(xs); {
+			end := start + 1
+			for end < len(xs) && dns.Group(name(xs[end])) == dns.Group(name(xs[start])) {
+				end++
+			}
+			if !yield(xs[start:end]) {
+				return
+			}
+			start = end
+		}
+	}
+}
+
+func stateName(s *nameState) string { return s.name }
+
+// applyBatch writes the units of states whose sets are as expected, and
+// returns the names of those that are not.
 func (p *Provider) applyBatch(ctx context.Context, states []*nameState, byName map[string]*nameChange) ([]string, error) {
 	var conflicts []string
 	pending := states
@@ -71,15 +118,17 @@ func (p *Provider) applyBatch(ctx context.Context, states []*nameState, byName m
 			}
 			break
 		}
-		var writes []nameWrite
-		for _, s := range pending {
-			w, holds, err := byName[s.name].plan(s)
+		var writes []unitWrite
+		for unit := range units(pending, stateName) {
+			w, holds, err := planUnit(unit, byName)
 			if err != nil {
 				return nil, err
 			}
 			switch {
 			case !holds:
-				conflicts = append(conflicts, s.name)
+				for _, s := range unit {
+					conflicts = append(conflicts, s.name)
+				}
 			case len(w.ops) > 0:
 				writes = append(writes, w)
 			}
@@ -100,30 +149,49 @@ func (p *Provider) applyBatch(ctx context.Context, states []*nameState, byName m
 	return conflicts, nil
 }
 
-// nameWrite is what one name needs written, guarded by what was read.
-type nameWrite struct {
-	state *nameState
-	cmps  []clientv3.Cmp
-	ops   []clientv3.Op
+// unitWrite is what one unit needs written, guarded by what was read of
+// every name of it (of a name with nothing to write too: the unit holds
+// only while all of it does).
+type unitWrite struct {
+	states []*nameState
+	cmps   []clientv3.Cmp
+	ops    []clientv3.Op
+}
+
+// planUnit plans every name of unit; the unit holds only if each does.
+func planUnit(unit []*nameState, byName map[string]*nameChange) (unitWrite, bool, error) {
+	var w unitWrite
+	for _, s := range unit {
+		cmps, ops, holds, err := byName[s.name].plan(s)
+		if err != nil || !holds {
+			return unitWrite{}, false, err
+		}
+		w.states = append(w.states, s)
+		w.cmps = append(w.cmps, cmps...)
+		w.ops = append(w.ops, ops...)
+	}
+	return w, true, nil
 }
 
 // packTxns groups writes into transactions within etcd's limit on
-// compares, success ops and (the re-read of every name) failure ops.
-func packTxns(writes []nameWrite) ([][]nameWrite, error) {
-	var txns [][]nameWrite
-	var cur []nameWrite
-	var cmps, ops int
+// compares, success ops and (the re-read of every name) failure ops; a
+// unit is never split.
+func packTxns(writes []unitWrite) ([][]unitWrite, error) {
+	var txns [][]unitWrite
+	var cur []unitWrite
+	var cmps, ops, names int
 	for _, w := range writes {
 		if len(w.cmps) > maxTxnOps || len(w.ops) > maxTxnOps {
-			return nil, fmt.Errorf("coredns: %s needs %d etcd operations, more than the %d of one transaction: fewer records at one name", w.state.name, max(len(w.cmps), len(w.ops)), maxTxnOps)
+			return nil, fmt.Errorf("coredns: %s (with its ownership name) needs %d etcd operations, more than the %d of one transaction: fewer records at one name", dns.Group(w.states[0].name), max(len(w.cmps), len(w.ops)), maxTxnOps)
 		}
-		if cmps+len(w.cmps) > maxTxnOps || ops+len(w.ops) > maxTxnOps || (len(cur)+1)*readOpsPerName > maxTxnOps {
+		if cmps+len(w.cmps) > maxTxnOps || ops+len(w.ops) > maxTxnOps || (names+len(w.states))*readOpsPerName > maxTxnOps {
 			txns = append(txns, cur)
-			cur, cmps, ops = nil, 0, 0
+			cur, cmps, ops, names = nil, 0, 0, 0
 		}
 		cur = append(cur, w)
 		cmps += len(w.cmps)
 		ops += len(w.ops)
+		names += len(w.states)
 	}
 	if len(cur) > 0 {
 		txns = append(txns, cur)
@@ -133,23 +201,25 @@ func packTxns(writes []nameWrite) ([][]nameWrite, error) {
 
 // commit sends one transaction. When its guards fail it returns its names
 // as read again by the transaction's else branch, at the revision that
-// failed them.
-func (p *Provider) commit(ctx context.Context, txn []nameWrite) ([]*nameState, error) {
+// failed them, unit by unit in the order of txn.
+func (p *Provider) commit(ctx context.Context, txn []unitWrite) ([]*nameState, error) {
 	var cmps []clientv3.Cmp
 	var ops, reads []clientv3.Op
-	states := make([]*nameState, len(txn))
-	for i, w := range txn {
+	var states []*nameState
+	for _, w := range txn {
 		cmps = append(cmps, w.cmps...)
 		ops = append(ops, w.ops...)
-		reads = append(reads, w.state.readOps()...)
-		states[i] = w.state
+		for _, s := range w.states {
+			reads = append(reads, s.readOps()...)
+			states = append(states, s)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	p.txns.Add(1)
 	resp, err := p.client.Txn(ctx).If(cmps...).Then(ops...).Else(reads...).Commit()
 	if err != nil {
-		return nil, fmt.Errorf("coredns: write %d names to etcd at %v (what was written is unknown; read the names again): %w", len(txn), p.cfg.Endpoints, err)
+		return nil, fmt.Errorf("coredns: write %d names to etcd at %v (what was written is unknown; read the names again): %w", len(states), p.cfg.Endpoints, err)
 	}
 	if resp.Succeeded {
 		p.ops.Add(int64(len(ops)))
@@ -260,10 +330,10 @@ func writable(r dns.Record) error {
 // plan checks that the name's sets in s are what the change expects and
 // says what to write and under which guards; holds is false when another
 // writer left them otherwise.
-func (c *nameChange) plan(s *nameState) (w nameWrite, holds bool, err error) {
+func (c *nameChange) plan(s *nameState) (cmps []clientv3.Cmp, ops []clientv3.Op, holds bool, err error) {
 	sets, err := s.sets()
 	if err != nil {
-		return nameWrite{}, false, fmt.Errorf("coredns: %w", err)
+		return nil, nil, false, fmt.Errorf("coredns: %w", err)
 	}
 	want := make(map[string]dns.Record, len(sets))
 	for typ, r := range sets {
@@ -271,23 +341,23 @@ func (c *nameChange) plan(s *nameState) (w nameWrite, holds bool, err error) {
 	}
 	for _, r := range c.creates {
 		if _, ok := sets[r.Type]; ok {
-			return nameWrite{}, false, nil
+			return nil, nil, false, nil
 		}
 		want[r.Type] = r
 	}
 	for _, u := range c.updates {
 		if !sameSet(sets[u.Old.Type], u.Old) {
-			return nameWrite{}, false, nil
+			return nil, nil, false, nil
 		}
 		want[u.New.Type] = u.New
 	}
 	for _, r := range c.deletes {
 		if !sameSet(sets[r.Type], r) {
-			return nameWrite{}, false, nil
+			return nil, nil, false, nil
 		}
 		delete(want, r.Type)
 	}
-	return nameWrite{state: s, cmps: s.guards(), ops: c.writes(s, want)}, true, nil
+	return s.guards(), c.writes(s, want), true, nil
 }
 
 // sameSet compares a set read with one expected, whose targets may not

@@ -566,3 +566,133 @@ func TestList(t *testing.T) {
 		t.Errorf("List returned %d record sets, want %d", len(listed), want)
 	}
 }
+
+// TestForeignRecordHoldsTheUnit: another writer's plain SkyDNS record at a
+// name (put by hand, as a zone's other tools do) makes the Create there a
+// conflict, and the ownership record at _fnfleet.<name>, though nothing is
+// there, is not written either: the registry would take the foreign record
+// beside it for the fleet's and overwrite it. The other unit of the Apply
+// is written.
+func TestForeignRecordHoldsTheUnit(t *testing.T) {
+	s := startServer(t)
+	p := s.provider(t)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{s.etcd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	takenKey := dnstest.CoreDNSPrefix + "/com/example/fleet/taken"
+	if _, err := cli.Put(t.Context(), takenKey, `{"host":"10.9.9.9","ttl":300}`); err != nil {
+		t.Fatal(err)
+	}
+	before, err := cli.Get(t.Context(), takenKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	taken, fresh := fqdn("taken"), fqdn("fresh")
+	err = p.Apply(t.Context(), dns.Changes{Create: []dns.Record{
+		rec("taken", dns.TypeA, "10.0.0.1"), owner("taken"), rec("fresh", dns.TypeA, "10.0.0.2"), owner("fresh"),
+	}})
+	var conflict *dns.ConflictError
+	if !errors.As(err, &conflict) {
+		t.Fatalf("Apply beside a foreign record: %v, want a *dns.ConflictError", err)
+	}
+	if want := []string{"_fnfleet." + taken, taken}; !slices.Equal(conflict.Names, want) {
+		t.Errorf("conflicts at %v, want %v", conflict.Names, want)
+	}
+
+	after, err := cli.Get(t.Context(), takenKey, clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Kvs) != 1 || string(after.Kvs[0].Key) != takenKey || after.Kvs[0].ModRevision != before.Kvs[0].ModRevision {
+		t.Errorf("keys at and below taken after the Apply: %v, want only the foreign record as put (revision %d)", after.Kvs, before.Kvs[0].ModRevision)
+	}
+	s.wantAnswers(t, taken, mdns.TypeA, taken+" A 10.9.9.9")
+	s.wantRcode(t, "_fnfleet."+taken, mdns.TypeTXT, mdns.RcodeNameError)
+	wantRecords(t, p, []string{taken, "_fnfleet." + taken, fresh, "_fnfleet." + fresh},
+		dns.Record{Name: taken, Type: dns.TypeA, TTL: 300, Targets: []string{"10.9.9.9"}},
+		rec("fresh", dns.TypeA, "10.0.0.2"), owner("fresh"))
+}
+
+// TestGuardOvertakenOnOneNameOfTheUnit: another writer writes one name of
+// a unit between Apply's read and its write (an A record at x; another
+// fleet's ownership record at _fnfleet.y). The guards fail, and on the
+// re-read each unit is conflicts as a whole: neither our ownership record
+// at _fnfleet.x nor our A record at y is written; z, in the same
+// transaction, is written on the next try.
+func TestGuardOvertakenOnOneNameOfTheUnit(t *testing.T) {
+	s := startServer(t)
+	p, other := s.provider(t), s.provider(t)
+	theirs := rec("_fnfleet.y", dns.TypeTXT, "heritage=fnfleet,owner=other-fleet,app=y")
+	coredns.SetAfterRead(p, func() {
+		coredns.SetAfterRead(p, nil)
+		if err := other.Apply(t.Context(), dns.Changes{Create: []dns.Record{rec("x", dns.TypeA, "10.9.9.9"), theirs}}); err != nil {
+			t.Errorf("the other writer: %v", err)
+		}
+	})
+	before := p.Stats()
+	err := p.Apply(t.Context(), dns.Changes{Create: []dns.Record{
+		rec("x", dns.TypeA, "10.0.0.1"), owner("x"),
+		rec("y", dns.TypeA, "10.0.0.2"), owner("y"),
+		rec("z", dns.TypeA, "10.0.0.3"), owner("z"),
+	}})
+	var conflict *dns.ConflictError
+	if !errors.As(err, &conflict) {
+		t.Fatalf("Apply overtaken by another writer: %v, want a *dns.ConflictError", err)
+	}
+	x, y, z := fqdn("x"), fqdn("y"), fqdn("z")
+	if want := []string{"_fnfleet." + x, "_fnfleet." + y, x, y}; !slices.Equal(conflict.Names, want) {
+		t.Errorf("conflicts at %v, want %v", conflict.Names, want)
+	}
+	if st := p.Stats(); st.Txns-before.Txns != 2 || st.GuardsFailed-before.GuardsFailed != 1 {
+		t.Errorf("stats went from %+v to %+v, want 2 transactions of which 1 failed its guards", before, st)
+	}
+	s.wantAnswers(t, x, mdns.TypeA, x+" A 10.9.9.9")
+	s.wantRcode(t, "_fnfleet."+x, mdns.TypeTXT, mdns.RcodeNameError)
+	// y holds only the other fleet's _fnfleet.y below it: no A (NOERROR,
+	// an empty non-terminal).
+	s.wantAnswers(t, y, mdns.TypeA)
+	s.wantAnswers(t, "_fnfleet."+y, mdns.TypeTXT, `_fnfleet.`+y+` TXT "`+theirs.Targets[0]+`"`)
+	wantRecords(t, p, []string{x, "_fnfleet." + x, y, "_fnfleet." + y, z, "_fnfleet." + z},
+		rec("x", dns.TypeA, "10.9.9.9"), theirs, rec("z", dns.TypeA, "10.0.0.3"), owner("z"))
+}
+
+// TestUnitBatches: Apply's batches (64 names, the names' reads within
+// etcd's 128 operations) never part a name from its ownership name, where
+// sorted names would: "_fnfleet.*" sorts before every name.
+func TestUnitBatches(t *testing.T) {
+	var names []string
+	for i := range 100 {
+		n := fqdn(fmt.Sprintf("app-%03d", i))
+		names = append(names, n)
+		if i%3 != 0 {
+			names = append(names, "_fnfleet."+n)
+		}
+	}
+	batches := coredns.UnitBatches(names, 64)
+	batchOf := map[string]int{}
+	for i, b := range batches {
+		if len(b) > 64 {
+			t.Errorf("batch %d holds %d names, more than 64", i, len(b))
+		}
+		for _, n := range b {
+			if _, twice := batchOf[n]; twice {
+				t.Errorf("%s is in two batches", n)
+			}
+			batchOf[n] = i
+		}
+	}
+	if len(batchOf) != len(names) {
+		t.Errorf("batches hold %d names, want %d", len(batchOf), len(names))
+	}
+	for _, n := range names {
+		if g := dns.Group(n); batchOf[n] != batchOf[g] {
+			t.Errorf("%s is in batch %d, %s in batch %d", n, batchOf[n], g, batchOf[g])
+		}
+	}
+	if len(batches) != 3 {
+		t.Errorf("%d names in %d batches, want 3", len(names), len(batches))
+	}
+}

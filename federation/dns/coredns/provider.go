@@ -64,6 +64,13 @@
 // reads its names again and the check runs on what the other writer left:
 // names no longer as expected are conflicts, nothing written there; the
 // rest are written on the next try.
+//
+// A name and its ownership name _fnfleet.<name> are one unit (dns.Group):
+// read in the same batch, checked as a whole, and written in one
+// transaction under the guards of both. Where either is not as expected,
+// both are conflicts and neither is written: an ownership TXT written
+// beside another writer's A record would make the registry take that
+// record for the fleet's and overwrite it.
 package coredns
 
 import (

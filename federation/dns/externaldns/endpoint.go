@@ -45,9 +45,11 @@ const hashLen = 10
 // subdomain).
 const maxObjectName = 253
 
-// ObjectName is the name of the DNSEndpoint that holds the record sets at
-// name (fully qualified, trailing dot): the name in lower-case letters,
-// digits and dashes, cut to fit, and a hash of the whole name.
+// ObjectName is the name of the DNSEndpoint that holds the record sets of
+// unit, a name and its ownership name: ObjectName(dns.Group(name)) for
+// the object holding the sets at name. It is unit (fully qualified,
+// trailing dot) in lower-case letters, digits and dashes, cut to fit, and
+// a hash of the whole unit name.
 func ObjectName(name string) string {
 	hash := shortHash(name)
 	prefix := readable(strings.TrimSuffix(name, "."), maxObjectName-1-hashLen)

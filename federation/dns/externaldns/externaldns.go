@@ -3,12 +3,17 @@
 // crd source to publish through whichever provider it has (Route53, Cloud
 // DNS, Azure, Cloudflare, ...).
 //
-// One object holds every record set at one DNS name, so that a name's sets
-// change together, under one resourceVersion. Its name is ObjectName(name)
-// (readable, with a hash); it carries ZoneLabel (so external-dns can be
-// limited to fnfleet's objects with --label-filter) and NameAnnotation
-// (the full name). An object without ZoneLabel for this zone is never
-// changed or deleted: fnfleet did not write it.
+// One object holds every record set at one DNS name and at its ownership
+// name _fnfleet.<name> (dns.Group: one unit), so that a name's sets and
+// the ownership record that claims them change together, in one write at
+// one resourceVersion, or not at all: an ownership record never lands
+// beside sets another writer holds. It also halves a zone's objects:
+// 1,000 names and their ownership records are 1,000 objects, not 2,000.
+// The object's name is ObjectName(name) (readable, with a hash); it
+// carries ZoneLabel (so external-dns can be limited to fnfleet's objects
+// with --label-filter) and NameAnnotation (the unit's name, fully
+// qualified, without _fnfleet.). An object without ZoneLabel for this zone
+// is never changed or deleted: fnfleet did not write it.
 //
 // Routing, in spec.endpoints[].providerSpecific, with the names
 // external-dns' AWS provider reads (no other built-in provider of
@@ -36,6 +41,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -64,7 +70,8 @@ const (
 	// object, for kubectl; who owns the name in DNS is the ownership TXT
 	// record's to say, not this label's.
 	OwnerLabel = "fnfleet.dev/owner"
-	// NameAnnotation holds the object's DNS name, fully qualified.
+	// NameAnnotation holds the DNS name of the object's unit (the name,
+	// not its ownership name), fully qualified.
 	NameAnnotation = "fnfleet.dev/dns-name"
 	// WeightProperty is Route53's weight, as external-dns' AWS provider
 	// reads it.
@@ -79,11 +86,11 @@ const (
 	// (about 2 ms a Get) while leaving most of its 400 default in-flight
 	// slots to the fleet's other writers.
 	parallelism = 8
-	// attempts per name when another writer touched the object between
+	// attempts per unit when another writer touched the object between
 	// the read and the write. external-dns writes status.observedGeneration
 	// after each change, which moves the resourceVersion but not the
-	// records: the name is read again and written if its records are still
-	// what the change expects, and reported as a conflict after 4 tries.
+	// records: the unit is read again and written if its records are still
+	// what the changes expect, and reported as a conflict after 4 tries.
 	attempts = 4
 )
 
@@ -200,7 +207,7 @@ const listPage = 500
 
 // List returns the record sets of every object the fleet wrote in the
 // zone (ZoneLabel), so that the registry reads a zone in one paged list
-// rather than two Gets a name. Objects without the label are not listed:
+// rather than a Get a name. Objects without the label are not listed:
 // Records still reads them at the names asked for.
 func (p *Provider) List(ctx context.Context) ([]dns.Record, error) {
 	var out []dns.Record
@@ -213,11 +220,11 @@ func (p *Provider) List(ctx context.Context) ([]dns.Record, error) {
 		}
 		for i := range list.Items {
 			obj := &list.Items[i]
-			name := obj.GetAnnotations()[NameAnnotation]
-			if err := p.inZone(name); err != nil {
+			unit := obj.GetAnnotations()[NameAnnotation]
+			if err := p.inZone(unit); err != nil {
 				return nil, fmt.Errorf("DNSEndpoint %s/%s: annotation %s: %w", obj.GetNamespace(), obj.GetName(), NameAnnotation, err)
 			}
-			records, _, err := p.split(obj, name)
+			records, _, err := p.split(obj, unit)
 			if err != nil {
 				return nil, err
 			}
@@ -231,22 +238,27 @@ func (p *Provider) List(ctx context.Context) ([]dns.Record, error) {
 	return out, nil
 }
 
-// Records reads the object of each name. It returns what an object holds
-// at its name whoever wrote it: whether a name is the fleet's is for the
-// ownership record to say.
+// Records reads the object of each name's unit (one Get for a name and
+// its ownership name). It returns what an object holds at the names asked
+// for whoever wrote it: whether a name is the fleet's is for the ownership
+// record to say.
 func (p *Provider) Records(ctx context.Context, names []string) ([]dns.Record, error) {
-	names = slices.Compact(slices.Sorted(slices.Values(names)))
+	asked := map[string]bool{}
+	var units []string
 	for _, name := range names {
 		if err := p.inZone(name); err != nil {
 			return nil, fmt.Errorf("read records: %w", err)
 		}
+		asked[name] = true
+		units = append(units, dns.Group(name))
 	}
-	found := make([][]dns.Record, len(names))
-	errs := make([]error, len(names))
-	forEach(names, func(i int, name string) {
-		obj, err := p.get(ctx, name)
+	units = slices.Compact(slices.Sorted(slices.Values(units)))
+	found := make([][]dns.Record, len(units))
+	errs := make([]error, len(units))
+	forEach(units, func(i int, unit string) {
+		obj, err := p.get(ctx, unit)
 		if err == nil && obj != nil {
-			found[i], _, err = p.split(obj, name)
+			found[i], _, err = p.split(obj, unit)
 		}
 		errs[i] = err
 	})
@@ -255,67 +267,73 @@ func (p *Provider) Records(ctx context.Context, names []string) ([]dns.Record, e
 	}
 	var out []dns.Record
 	for _, records := range found {
-		out = append(out, records...)
+		for _, r := range records {
+			if asked[r.Name] {
+				out = append(out, r)
+			}
+		}
 	}
 	return out, nil
 }
 
-// Apply writes the changes, one object per name, the names in parallel.
-// A record set the provider cannot express is refused with its name's
-// other changes; the other names are still written.
+// Apply writes the changes, one object per unit (a name and its ownership
+// name), the units in parallel. A record set the provider cannot express
+// is refused with its unit's other changes; the other units are still
+// written.
 func (p *Provider) Apply(ctx context.Context, changes dns.Changes) error {
-	byName := map[string]*nameChanges{}
-	at := func(name string) *nameChanges {
-		if byName[name] == nil {
-			byName[name] = &nameChanges{}
+	byUnit := map[string]*unitChanges{}
+	at := func(name string) *unitChanges {
+		unit := dns.Group(name)
+		if byUnit[unit] == nil {
+			byUnit[unit] = &unitChanges{}
 		}
-		return byName[name]
+		return byUnit[unit]
 	}
 	for _, r := range changes.Create {
-		at(r.Name).create = append(at(r.Name).create, r)
+		at(r.Name).Create = append(at(r.Name).Create, r)
 	}
 	for _, u := range changes.Update {
-		at(u.New.Name).update = append(at(u.New.Name).update, u)
+		at(u.New.Name).Update = append(at(u.New.Name).Update, u)
 	}
 	for _, r := range changes.Delete {
-		at(r.Name).delete = append(at(r.Name).delete, r)
+		at(r.Name).Delete = append(at(r.Name).Delete, r)
 	}
-	names := changes.Names()
-	conflicts := make([]bool, len(names))
-	errs := make([]error, len(names))
-	forEach(names, func(i int, name string) {
-		if err := p.checkChanges(byName[name]); err != nil {
-			errs[i] = fmt.Errorf("write %s: %w", name, err)
+	units := slices.Sorted(maps.Keys(byUnit))
+	conflicts := make([]bool, len(units))
+	errs := make([]error, len(units))
+	forEach(units, func(i int, unit string) {
+		c := byUnit[unit]
+		if err := p.checkChanges(c); err != nil {
+			errs[i] = fmt.Errorf("write %s: %w", strings.Join(c.Names(), " and "), err)
 			return
 		}
-		conflicts[i], errs[i] = p.applyName(ctx, name, byName[name])
+		conflicts[i], errs[i] = p.applyUnit(ctx, unit, c)
 	})
+	// A conflict at either name of a unit leaves both alone: both are
+	// named, for the registry to read again.
 	var conflicted []string
-	for i, name := range names {
+	for i, unit := range units {
 		if conflicts[i] {
-			conflicted = append(conflicted, name)
+			conflicted = append(conflicted, byUnit[unit].Names()...)
 		}
 	}
 	if len(conflicted) > 0 {
+		slices.Sort(conflicted)
 		errs = append(errs, &dns.ConflictError{Names: conflicted})
 	}
 	return errors.Join(errs...)
 }
 
-// nameChanges are the changes at one name.
-type nameChanges struct {
-	create []dns.Record
-	update []dns.Update
-	delete []dns.Record
-}
+// unitChanges are the changes at one unit's names.
+type unitChanges struct{ dns.Changes }
 
 // checkChanges says why the provider cannot write c, or nil.
-func (p *Provider) checkChanges(c *nameChanges) error {
+func (p *Provider) checkChanges(c *unitChanges) error {
 	var errs []error
-	for _, r := range c.create {
+	for _, r := range c.Create {
 		errs = append(errs, p.check(r))
 	}
-	for _, u := range c.update {
+	for _, u := range c.Update {
 		if u.Old.Key() != u.New.Key() {
 			errs = append(errs, fmt.Errorf("an update replaces %s %s set %q with another key (%s %s set %q)", u.Old.Name, u.Old.Type, u.Old.SetID, u.New.Name, u.New.Type, u.New.SetID))
 		}
@@ -326,7 +344,7 @@ func (p *Provider) checkChanges(c *nameChanges) error {
 
 // applyTo returns the record sets after the changes, or false where the
 // current ones are not what the changes expect.
-func (c *nameChanges) applyTo(current []dns.Record) ([]dns.Record, bool) {
+func (c *unitChanges) applyTo(current []dns.Record) ([]dns.Record, bool) {
 	byKey := map[dns.Key]dns.Record{}
 	for _, r := range current {
 		byKey[r.Key()] = r
@@ -335,28 +353,28 @@ func (c *nameChanges) applyTo(current []dns.Record) ([]dns.Record, bool) {
 		cur, ok := byKey[r.Key()]
 		return ok && cur.Equal(r)
 	}
-	for _, r := range c.create {
+	for _, r := range c.Create {
 		if _, ok := byKey[r.Key()]; ok {
 			return nil, false
 		}
 	}
-	for _, u := range c.update {
+	for _, u := range c.Update {
 		if !holds(u.Old) {
 			return nil, false
 		}
 	}
-	for _, r := range c.delete {
+	for _, r := range c.Delete {
 		if !holds(r) {
 			return nil, false
 		}
 	}
-	for _, r := range c.delete {
+	for _, r := range c.Delete {
 		delete(byKey, r.Key())
 	}
-	for _, u := range c.update {
+	for _, u := range c.Update {
 		byKey[u.New.Key()] = u.New
 	}
-	for _, r := range c.create {
+	for _, r := range c.Create {
 		byKey[r.Key()] = r
 	}
 	next := make([]dns.Record, 0, len(byKey))
@@ -367,34 +385,35 @@ func (c *nameChanges) applyTo(current []dns.Record) ([]dns.Record, bool) {
 	return next, true
 }
 
-// applyName writes one name's changes if its record sets are what they
-// expect; conflict is true where they are not.
-func (p *Provider) applyName(ctx context.Context, name string, c *nameChanges) (conflict bool, err error) {
+// applyUnit writes one unit's changes, in one write of its object, if its
+// record sets are what they expect; conflict is true where they are not
+// (at either name: nothing is written).
+func (p *Provider) applyUnit(ctx context.Context, unit string, c *unitChanges) (conflict bool, err error) {
 	for attempt := 1; ; attempt++ {
-		obj, err := p.get(ctx, name)
+		obj, err := p.get(ctx, unit)
 		if err != nil {
 			return false, err
 		}
 		if obj != nil {
-			if err := p.mayWrite(obj, name); err != nil {
+			if err := p.mayWrite(obj, unit); err != nil {
 				return false, err
 			}
 		}
-		current, kept, err := p.split(obj, name)
+		current, kept, err := p.split(obj, unit)
 		if err != nil {
 			return false, err
 		}
 		next, ok := c.applyTo(current)
 		if !ok {
-			p.log.Debug("records changed by another writer", "name", name)
+			p.log.Debug("records changed by another writer", "unit", unit)
 			return true, nil
 		}
-		err = p.write(ctx, name, obj, next, kept)
+		err = p.write(ctx, unit, obj, next, kept)
 		// Another writer wrote the object since it was read: read it
 		// again, and write if the records are still as expected. (A
 		// NotFound on a create is a missing namespace, not a writer.)
 		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || obj != nil && objectNotFound(err, obj.GetName()) {
-			p.log.Debug("object written meanwhile; reading it again", "name", name, "attempt", attempt, "err", err)
+			p.log.Debug("object written meanwhile; reading it again", "unit", unit, "attempt", attempt, "err", err)
 			if attempt == attempts {
 				return true, nil
 			}
@@ -404,20 +423,20 @@ func (p *Provider) applyName(ctx context.Context, name string, c *nameChanges) (
 	}
 }
 
-// write makes the object at name hold next and kept: created, updated with
+// write makes the object of unit hold next and kept: created, updated with
 // the resourceVersion obj was read at, or deleted at that version when it
 // would hold nothing.
-func (p *Provider) write(ctx context.Context, name string, obj *unstructured.Unstructured, next []dns.Record, kept []any) error {
+func (p *Provider) write(ctx context.Context, unit string, obj *unstructured.Unstructured, next []dns.Record, kept []any) error {
 	endpoints := slices.Clone(kept)
 	for _, r := range next {
 		typed := p.endpointOf(r)
 		ep, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&typed)
 		if err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
+			return fmt.Errorf("write %s: %w", unit, err)
 		}
 		endpoints = append(endpoints, ep)
 	}
-	objName := ObjectName(name)
+	objName := ObjectName(unit)
 	switch {
 	case obj == nil && len(endpoints) == 0:
 		return nil
@@ -427,25 +446,25 @@ func (p *Provider) write(ctx context.Context, name string, obj *unstructured.Uns
 		obj.SetKind("DNSEndpoint")
 		obj.SetName(objName)
 		obj.SetNamespace(p.namespace)
-		obj.SetAnnotations(map[string]string{NameAnnotation: name})
+		obj.SetAnnotations(map[string]string{NameAnnotation: unit})
 		obj.SetLabels(map[string]string{ZoneLabel: p.zoneLabel, OwnerLabel: p.owner})
 		if err := unstructured.SetNestedSlice(obj.Object, endpoints, "spec", "endpoints"); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
+			return fmt.Errorf("write %s: %w", unit, err)
 		}
 		p.creates.Add(1)
 		if _, err := p.objects.Create(ctx, obj, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create DNSEndpoint %s/%s for %s: %w", p.namespace, objName, name, err)
+			return fmt.Errorf("create DNSEndpoint %s/%s for %s: %w", p.namespace, objName, unit, err)
 		}
-		p.log.Debug("created", "name", name, "object", objName, "records", len(next))
+		p.log.Debug("created", "unit", unit, "object", objName, "records", len(next))
 		return nil
 	case len(endpoints) == 0:
 		uid, rv := obj.GetUID(), obj.GetResourceVersion()
 		p.deletes.Add(1)
 		err := p.objects.Delete(ctx, objName, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
 		if err != nil {
-			return fmt.Errorf("delete DNSEndpoint %s/%s of %s at resourceVersion %s: %w", p.namespace, objName, name, rv, err)
+			return fmt.Errorf("delete DNSEndpoint %s/%s of %s at resourceVersion %s: %w", p.namespace, objName, unit, rv, err)
 		}
-		p.log.Debug("deleted", "name", name, "object", objName)
+		p.log.Debug("deleted", "unit", unit, "object", objName)
 		return nil
 	default:
 		obj = obj.DeepCopy()
@@ -453,27 +472,27 @@ func (p *Provider) write(ctx context.Context, name string, obj *unstructured.Uns
 		labels[OwnerLabel] = p.owner
 		obj.SetLabels(labels)
 		if err := unstructured.SetNestedSlice(obj.Object, endpoints, "spec", "endpoints"); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
+			return fmt.Errorf("write %s: %w", unit, err)
 		}
 		p.updates.Add(1)
 		if _, err := p.objects.Update(ctx, obj, metav1.UpdateOptions{}); err != nil {
-			return fmt.Errorf("update DNSEndpoint %s/%s of %s at resourceVersion %s: %w", p.namespace, objName, name, obj.GetResourceVersion(), err)
+			return fmt.Errorf("update DNSEndpoint %s/%s of %s at resourceVersion %s: %w", p.namespace, objName, unit, obj.GetResourceVersion(), err)
 		}
-		p.log.Debug("updated", "name", name, "object", objName, "records", len(next))
+		p.log.Debug("updated", "unit", unit, "object", objName, "records", len(next))
 		return nil
 	}
 }
 
-// get reads the object of name; nil if there is none.
-func (p *Provider) get(ctx context.Context, name string) (*unstructured.Unstructured, error) {
+// get reads the object of unit; nil if there is none.
+func (p *Provider) get(ctx context.Context, unit string) (*unstructured.Unstructured, error) {
 	p.gets.Add(1)
-	objName := ObjectName(name)
+	objName := ObjectName(unit)
 	obj, err := p.objects.Get(ctx, objName, metav1.GetOptions{})
 	if err != nil && objectNotFound(err, objName) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get DNSEndpoint %s/%s of %s: %w", p.namespace, objName, name, err)
+		return nil, fmt.Errorf("get DNSEndpoint %s/%s of %s: %w", p.namespace, objName, unit, err)
 	}
 	return obj, nil
 }
@@ -491,25 +510,25 @@ func objectNotFound(err error, objName string) bool {
 }
 
 // mayWrite refuses an object the fleet did not write for this zone and
-// name.
-func (p *Provider) mayWrite(obj *unstructured.Unstructured, name string) error {
+// unit.
+func (p *Provider) mayWrite(obj *unstructured.Unstructured, unit string) error {
 	ref := fmt.Sprintf("DNSEndpoint %s/%s", obj.GetNamespace(), obj.GetName())
 	switch zone, ok := obj.GetLabels()[ZoneLabel]; {
 	case !ok:
-		return fmt.Errorf("%s is not fnfleet's (no %s label): fnfleet never changes it; delete it, or move it away, to let fnfleet write %s", ref, ZoneLabel, name)
+		return fmt.Errorf("%s is not fnfleet's (no %s label): fnfleet never changes it; delete it, or move it away, to let fnfleet write %s", ref, ZoneLabel, unit)
 	case zone != p.zoneLabel:
-		return fmt.Errorf("%s belongs to zone %s=%s, not %s: fnfleet writes %s only in its own zone's objects", ref, ZoneLabel, zone, p.zoneLabel, name)
+		return fmt.Errorf("%s belongs to zone %s=%s, not %s: fnfleet writes %s only in its own zone's objects", ref, ZoneLabel, zone, p.zoneLabel, unit)
 	}
-	if got := obj.GetAnnotations()[NameAnnotation]; got != name {
-		return fmt.Errorf("%s is written for %q, not %s (its %s annotation); fnfleet leaves it alone: fix or delete it by hand", ref, got, name, NameAnnotation)
+	if got := obj.GetAnnotations()[NameAnnotation]; got != unit {
+		return fmt.Errorf("%s is written for %q, not %s (its %s annotation); fnfleet leaves it alone: fix or delete it by hand", ref, got, unit, NameAnnotation)
 	}
 	return nil
 }
 
-// split reads the record sets at name out of obj (nil: none), and returns
-// the entries it does not write (other names or record types) to be kept
-// as they are.
-func (p *Provider) split(obj *unstructured.Unstructured, name string) (records []dns.Record, kept []any, err error) {
+// split reads the record sets at unit's names out of obj (nil: none), and
+// returns the entries it does not write (other names or record types) to
+// be kept as they are.
+func (p *Provider) split(obj *unstructured.Unstructured, unit string) (records []dns.Record, kept []any, err error) {
 	if obj == nil {
 		return nil, nil, nil
 	}
@@ -531,7 +550,7 @@ func (p *Provider) split(obj *unstructured.Unstructured, name string) (records [
 		if err != nil {
 			return nil, nil, fmt.Errorf("DNSEndpoint %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 		}
-		if !ours || r.Name != name {
+		if !ours || dns.Group(r.Name) != unit {
 			kept = append(kept, entry)
 			continue
 		}

@@ -69,27 +69,37 @@ func TestDNSEndpointsOnARealHub(t *testing.T) {
 		cname := record(www, dns.TypeCNAME, hello)
 		before := p.Stats()
 		apply(t, p, dns.Changes{Create: []dns.Record{a, aaaa, txt, cname}})
-		if got := p.Stats().Creates - before.Creates; got != 3 {
-			t.Errorf("%d objects created for 3 names, want 3", got)
+		if got := p.Stats().Creates - before.Creates; got != 2 {
+			t.Errorf("%d objects created for 3 names in 2 units, want 2", got)
 		}
+		before = p.Stats()
 		wantRecords(t, p, []string{hello, owner, www}, a, aaaa, txt, cname)
+		if got := p.Stats().Gets - before.Gets; got != 2 {
+			t.Errorf("%d gets to read 3 names in 2 units, want 2", got)
+		}
 
 		// As external-dns reads them: names and CNAME targets without the
-		// trailing dot, TXT strings quoted, one object per name.
+		// trailing dot, TXT strings quoted, one object per name and its
+		// ownership name, annotated with the name.
 		obj := getObject(t, objects, hello)
 		if obj.GetLabels()[externaldns.ZoneLabel] != "fleet.example.com" || obj.GetLabels()[externaldns.OwnerLabel] != "fleet-a" ||
 			obj.GetAnnotations()[externaldns.NameAnnotation] != hello {
 			t.Errorf("object %s: labels %v, annotations %v", obj.GetName(), obj.GetLabels(), obj.GetAnnotations())
 		}
-		wantEndpoints(t, obj, `hello.fleet.example.com A 60 [192.0.2.1 192.0.2.2] "" []`, `hello.fleet.example.com AAAA 60 [2001:db8::1] "" []`)
+		wantEndpoints(t, obj,
+			`_fnfleet.hello.fleet.example.com TXT 60 ["heritage=fnfleet,owner=fleet-a,app=default/hello" "quote \" and backslash \\ kept"] "" []`,
+			`hello.fleet.example.com A 60 [192.0.2.1 192.0.2.2] "" []`, `hello.fleet.example.com AAAA 60 [2001:db8::1] "" []`)
 		wantEndpoints(t, getObject(t, objects, www), `www.fleet.example.com CNAME 60 [hello.fleet.example.com] "" []`)
-		wantEndpoints(t, getObject(t, objects, owner),
-			`_fnfleet.hello.fleet.example.com TXT 60 ["heritage=fnfleet,owner=fleet-a,app=default/hello" "quote \" and backslash \\ kept"] "" []`)
+		if _, err := objects.Get(ctx, externaldns.ObjectName(owner), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("an object of its own for %s: %v, want NotFound", owner, err)
+		}
 
+		// Each name reads back alone, though both are in one object.
 		a2 := record(hello, dns.TypeA, "192.0.2.3")
 		a2.TTL = 30
 		apply(t, p, dns.Changes{Update: []dns.Update{{Old: a, New: a2}}, Delete: []dns.Record{aaaa}})
 		wantRecords(t, p, []string{hello}, a2)
+		wantRecords(t, p, []string{owner}, txt)
 
 		before = p.Stats()
 		apply(t, p, dns.Changes{})
@@ -99,7 +109,7 @@ func TestDNSEndpointsOnARealHub(t *testing.T) {
 
 		apply(t, p, dns.Changes{Delete: []dns.Record{a2, txt, cname}})
 		wantRecords(t, p, []string{hello, owner, www})
-		for _, name := range []string{hello, owner, www} {
+		for _, name := range []string{hello, www} {
 			if _, err := objects.Get(ctx, externaldns.ObjectName(name), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				t.Errorf("object of %s after its last record set went: %v, want NotFound", name, err)
 			}
@@ -124,21 +134,30 @@ func TestDNSEndpointsOnARealHub(t *testing.T) {
 		current := record(stale, dns.TypeA, "192.0.2.10")
 		apply(t, p, dns.Changes{Create: []dns.Record{current, record(stale, dns.TypeAAAA, "2001:db8::10")}})
 		before := getObject(t, objects, stale).GetResourceVersion()
-		for what, changes := range map[string]dns.Changes{
-			"update": {Update: []dns.Update{{Old: record(stale, dns.TypeA, "192.0.2.9"), New: record(stale, dns.TypeA, "192.0.2.11")}}},
-			"delete": {Delete: []dns.Record{record(stale, dns.TypeA, "192.0.2.9")}},
-			"create": {Create: []dns.Record{record(stale, dns.TypeA, "192.0.2.12")}},
+		owner := dns.OwnerName(stale)
+		staleUpdate := dns.Update{Old: record(stale, dns.TypeA, "192.0.2.9"), New: record(stale, dns.TypeA, "192.0.2.11")}
+		for what, tc := range map[string]struct {
+			changes   dns.Changes
+			conflicts []string
+		}{
+			"update": {dns.Changes{Update: []dns.Update{staleUpdate}}, []string{stale}},
+			"delete": {dns.Changes{Delete: []dns.Record{record(stale, dns.TypeA, "192.0.2.9")}}, []string{stale}},
+			"create": {dns.Changes{Create: []dns.Record{record(stale, dns.TypeA, "192.0.2.12")}}, []string{stale}},
 			// The AAAA set's delete holds; the A set's update does not: the
 			// name is left whole.
-			"one of two": {
-				Update: []dns.Update{{Old: record(stale, dns.TypeA, "192.0.2.9"), New: record(stale, dns.TypeA, "192.0.2.11")}},
-				Delete: []dns.Record{record(stale, dns.TypeAAAA, "2001:db8::10")},
+			"one of two": {dns.Changes{Update: []dns.Update{staleUpdate}, Delete: []dns.Record{record(stale, dns.TypeAAAA, "2001:db8::10")}}, []string{stale}},
+			// The ownership record's create holds; the name's update does
+			// not: neither is written, and both are named.
+			"the name's, beside its ownership record's": {
+				dns.Changes{Update: []dns.Update{staleUpdate}, Create: []dns.Record{record(owner, dns.TypeTXT, "heritage=fnfleet,owner=fleet-a,app=default/stale")}},
+				[]string{owner, stale},
 			},
 		} {
-			changes.Create = append(changes.Create, record(other, dns.TypeTXT, what))
+			changes := tc.changes
+			changes.Create = append(slices.Clone(changes.Create), record(other, dns.TypeTXT, what))
 			err := p.Apply(ctx, changes)
-			if ce, ok := errors.AsType[*dns.ConflictError](err); !ok || !slices.Equal(ce.Names, []string{stale}) {
-				t.Errorf("%s from a stale set: %v, want a conflict at %s only", what, err, stale)
+			if ce, ok := errors.AsType[*dns.ConflictError](err); !ok || !slices.Equal(ce.Names, tc.conflicts) {
+				t.Errorf("%s from a stale set: %v, want a conflict at %v only", what, err, tc.conflicts)
 			}
 			if !errors.Is(err, dns.ErrConflict) {
 				t.Errorf("%s: errors.Is(%v, ErrConflict) = false", what, err)
@@ -149,7 +168,7 @@ func TestDNSEndpointsOnARealHub(t *testing.T) {
 		if after := getObject(t, objects, stale).GetResourceVersion(); after != before {
 			t.Errorf("object of %s written (resourceVersion %s -> %s)", stale, before, after)
 		}
-		wantRecords(t, p, []string{stale}, current, record(stale, dns.TypeAAAA, "2001:db8::10"))
+		wantRecords(t, p, []string{stale, owner}, current, record(stale, dns.TypeAAAA, "2001:db8::10"))
 	})
 
 	t.Run("two writers at once: one wins each round and nothing is lost", func(t *testing.T) {
@@ -273,6 +292,9 @@ func TestDNSEndpointsOnARealHub(t *testing.T) {
 			"update": {Update: []dns.Update{{Old: theirs, New: record(name, dns.TypeA, "192.0.2.1")}}},
 			"delete": {Delete: []dns.Record{theirs}},
 			"create": {Create: []dns.Record{record(name, dns.TypeAAAA, "2001:db8::1")}},
+			// The ownership record goes into the name's object: never
+			// beside another writer's sets.
+			"ownership": {Create: []dns.Record{record(dns.OwnerName(name), dns.TypeTXT, "heritage=fnfleet,owner=fleet-a,app=default/foreign")}},
 		} {
 			err := p.Apply(ctx, changes)
 			if err == nil || errors.Is(err, dns.ErrConflict) || !strings.Contains(err.Error(), "DNSEndpoint dns/"+created.GetName()+" is not fnfleet's") {
@@ -304,7 +326,7 @@ func TestDNSEndpointsOnARealHub(t *testing.T) {
 			t.Errorf("listed %d record sets, want the %d written", len(got), len(want))
 		}
 		if lists := lp.Stats().Lists - before.Lists; lists != 2 {
-			t.Errorf("%d list requests for 502 objects, want 2 pages", lists)
+			t.Errorf("%d list requests for 501 objects, want 2 pages", lists)
 		}
 		// The first zone's list holds none of these.
 		mine, err := p.List(ctx)

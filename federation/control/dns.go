@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -189,7 +190,7 @@ func (d *DNS) Reconcile(ctx context.Context) (DNSSummary, error) {
 	}
 	for name := range d.zones {
 		if !slices.ContainsFunc(zones.Items, func(z v1alpha1.DNSZone) bool { return z.Name == name }) {
-			delete(d.zones, name)
+			d.dropZone(name)
 		}
 	}
 
@@ -437,7 +438,7 @@ func (d *DNS) syncZone(ctx context.Context, z *v1alpha1.DNSZone, plan dns.Result
 	if err != nil && !errors.Is(err, dns.ErrConflict) {
 		// Unknown what the provider holds, or its settings (a Secret)
 		// changed: build it again on the next pass.
-		delete(d.zones, z.Name)
+		d.dropZone(z.Name)
 	}
 	if res.Written > 0 {
 		d.log.Info("dns zone written", "zone", z.Name, "recordSets", res.Written, "names", res.Names)
@@ -445,11 +446,27 @@ func (d *DNS) syncZone(ctx context.Context, z *v1alpha1.DNSZone, plan dns.Result
 	return res, err
 }
 
+// dropZone forgets zone name's writer, closing its provider's
+// connections (coredns keeps an etcd client).
+func (d *DNS) dropZone(name string) {
+	w := d.zones[name]
+	if w == nil {
+		return
+	}
+	delete(d.zones, name)
+	if c, ok := w.provider.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			d.log.Warn("close a DNS provider", "zone", name, "err", err)
+		}
+	}
+}
+
 // writer is z's registry, built when z is new or its spec changed.
 func (d *DNS) writer(ctx context.Context, z *v1alpha1.DNSZone) (*zoneWriter, error) {
 	if w := d.zones[z.Name]; w != nil && w.uid == z.UID && w.generation == z.Generation {
 		return w, nil
 	}
+	d.dropZone(z.Name)
 	p, err := d.provider(ctx, z)
 	if err != nil {
 		return nil, err

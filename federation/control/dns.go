@@ -112,13 +112,14 @@ func NewDNS(cfg DNSConfig) (*DNS, error) {
 // DNSSummary is what one Reconcile did.
 type DNSSummary struct {
 	// Apps counts the apps with names; Ready those whose DNSReady is True.
-	Apps, Ready int
+	Apps  int `json:"apps"`
+	Ready int `json:"ready"`
 	// Written counts the record sets written to zones.
-	Written int
+	Written int `json:"written"`
 	// Probed counts the (app, member) pairs probed.
-	Probed int
-	// Zones maps each zone to its error, for zones that failed.
-	Failed map[string]string `json:",omitempty"`
+	Probed int `json:"probed"`
+	// Failed maps each zone that could not be written to why.
+	Failed map[string]string `json:"failed,omitempty"`
 }
 
 // Reconcile does one pass. Its error names the zones or apps it could not
@@ -145,18 +146,22 @@ func (d *DNS) Reconcile(ctx context.Context) (DNSSummary, error) {
 
 	var errs []error
 	// The finalizer comes before a name is written, so no app can be
-	// deleted with names left in a zone.
+	// deleted with names left in a zone: an app it could not be added to
+	// waits for the next pass.
+	fenced := apps.Items[:0]
 	for i := range apps.Items {
-		app := &apps.Items[i]
+		app := apps.Items[i]
 		if app.Spec.DNS != nil && app.DeletionTimestamp == nil && !slices.Contains(app.Finalizers, DNSFinalizer) {
 			updated, err := d.hub.SetFleetAppFinalizers(ctx, app.Namespace, app.Name, app.ResourceVersion, append(slices.Clone(app.Finalizers), DNSFinalizer))
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			apps.Items[i] = *updated
+			app = *updated
 		}
+		fenced = append(fenced, app)
 	}
+	apps.Items = fenced
 
 	byName := map[string]*v1alpha1.MemberCluster{}
 	for i := range members.Items {

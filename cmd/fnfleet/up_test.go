@@ -73,7 +73,10 @@ func upBinaries(t *testing.T) string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for _, b := range []string{bins.Kwokctl, bins.KwokController, bins.KubeApiserver, bins.KubeControllerManager, bins.KubeScheduler, bins.Kubectl, bins.Etcd} {
+	// coredns serves the fleet's DNS zone: a tool beside the cluster
+	// binaries (make tools).
+	coredns := filepath.Join(filepath.Dir(bins.Kwokctl), "coredns")
+	for _, b := range []string{bins.Kwokctl, bins.KwokController, bins.KubeApiserver, bins.KubeControllerManager, bins.KubeScheduler, bins.Kubectl, bins.Etcd, coredns} {
 		if err := os.Symlink(b, filepath.Join(dir, filepath.Base(b))); err != nil {
 			t.Fatal(err)
 		}

@@ -48,10 +48,10 @@ func (s *story) callByName(ctx context.Context, fleet *localmode.Fleet, host str
 	defer resp.Body.Close()
 	got, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("read the answer of %s: %w", url, err)
+		return fmt.Errorf("call hello at %s: %w", url, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("call hello at %s: %s %s", url, resp.Status, got)
+		return fmt.Errorf("call hello at %s: %s: %s", url, resp.Status, got)
 	}
 	s.step("POST %s answered %q: the name leads to the app", url, got)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -111,13 +112,14 @@ func NewDNS(cfg DNSConfig) (*DNS, error) {
 // DNSSummary is what one Reconcile did.
 type DNSSummary struct {
 	// Apps counts the apps with names; Ready those whose DNSReady is True.
-	Apps, Ready int
+	Apps  int `json:"apps"`
+	Ready int `json:"ready"`
 	// Written counts the record sets written to zones.
-	Written int
+	Written int `json:"written"`
 	// Probed counts the (app, member) pairs probed.
-	Probed int
-	// Zones maps each zone to its error, for zones that failed.
-	Failed map[string]string `json:",omitempty"`
+	Probed int `json:"probed"`
+	// Failed maps each zone that could not be written to why.
+	Failed map[string]string `json:"failed,omitempty"`
 }
 
 // Reconcile does one pass. Its error names the zones or apps it could not
@@ -144,18 +146,22 @@ func (d *DNS) Reconcile(ctx context.Context) (DNSSummary, error) {
 
 	var errs []error
 	// The finalizer comes before a name is written, so no app can be
-	// deleted with names left in a zone.
+	// deleted with names left in a zone: an app it could not be added to
+	// waits for the next pass.
+	fenced := apps.Items[:0]
 	for i := range apps.Items {
-		app := &apps.Items[i]
+		app := apps.Items[i]
 		if app.Spec.DNS != nil && app.DeletionTimestamp == nil && !slices.Contains(app.Finalizers, DNSFinalizer) {
 			updated, err := d.hub.SetFleetAppFinalizers(ctx, app.Namespace, app.Name, app.ResourceVersion, append(slices.Clone(app.Finalizers), DNSFinalizer))
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			apps.Items[i] = *updated
+			app = *updated
 		}
+		fenced = append(fenced, app)
 	}
+	apps.Items = fenced
 
 	byName := map[string]*v1alpha1.MemberCluster{}
 	for i := range members.Items {
@@ -189,7 +195,7 @@ func (d *DNS) Reconcile(ctx context.Context) (DNSSummary, error) {
 	}
 	for name := range d.zones {
 		if !slices.ContainsFunc(zones.Items, func(z v1alpha1.DNSZone) bool { return z.Name == name }) {
-			delete(d.zones, name)
+			d.dropZone(name)
 		}
 	}
 
@@ -437,7 +443,7 @@ func (d *DNS) syncZone(ctx context.Context, z *v1alpha1.DNSZone, plan dns.Result
 	if err != nil && !errors.Is(err, dns.ErrConflict) {
 		// Unknown what the provider holds, or its settings (a Secret)
 		// changed: build it again on the next pass.
-		delete(d.zones, z.Name)
+		d.dropZone(z.Name)
 	}
 	if res.Written > 0 {
 		d.log.Info("dns zone written", "zone", z.Name, "recordSets", res.Written, "names", res.Names)
@@ -445,11 +451,27 @@ func (d *DNS) syncZone(ctx context.Context, z *v1alpha1.DNSZone, plan dns.Result
 	return res, err
 }
 
+// dropZone forgets zone name's writer, closing its provider's
+// connections (coredns keeps an etcd client).
+func (d *DNS) dropZone(name string) {
+	w := d.zones[name]
+	if w == nil {
+		return
+	}
+	delete(d.zones, name)
+	if c, ok := w.provider.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			d.log.Warn("close a DNS provider", "zone", name, "err", err)
+		}
+	}
+}
+
 // writer is z's registry, built when z is new or its spec changed.
 func (d *DNS) writer(ctx context.Context, z *v1alpha1.DNSZone) (*zoneWriter, error) {
 	if w := d.zones[z.Name]; w != nil && w.uid == z.UID && w.generation == z.Generation {
 		return w, nil
 	}
+	d.dropZone(z.Name)
 	p, err := d.provider(ctx, z)
 	if err != nil {
 		return nil, err

@@ -333,7 +333,7 @@ func executables(cfg Config) (executablesOf, error) {
 	}
 	exe.probe = probe
 	if len(missing) > 0 {
-		return exe, fmt.Errorf("local fleet: %v missing: build them with `make tools build` (coredns is a tool; fnfleet and the functions: go build -o bin/ ./cmd/fnfleet ./functions/...)", missing)
+		return exe, fmt.Errorf("local fleet: %v missing: build them with `make build` (go build -o bin/ ./cmd/fnfleet ./functions/...), and coredns with `make tools`", missing)
 	}
 	return exe, nil
 }

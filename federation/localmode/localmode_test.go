@@ -132,12 +132,12 @@ func TestMembersFromPoolsTakesTheRegionsInTurn(t *testing.T) {
 // on every member, to their executables, as the members' fn-servers read it.
 func TestMembersImagesHoldTheProbe(t *testing.T) {
 	exes := t.TempDir()
-	for _, name := range append(handlers.Functions(), handlers.Probe, "fnfleet") {
+	for _, name := range append(handlers.Functions(), handlers.Probe, "fnfleet", "coredns") {
 		if err := os.WriteFile(filepath.Join(exes, name), nil, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	exe, err := executables(Config{Fnfleet: filepath.Join(exes, "fnfleet")})
+	exe, err := executables(Config{Fnfleet: filepath.Join(exes, "fnfleet"), Binaries: local.Binaries{Kwokctl: filepath.Join(exes, "kwokctl")}})
 	if err != nil {
 		t.Fatal(err)
 	}

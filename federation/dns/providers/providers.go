@@ -95,7 +95,7 @@ func secretValue(ctx context.Context, env Env, ref v1alpha1.SecretKeyRef, def st
 	}
 	v, ok := s.Data[key]
 	if !ok || len(v) == 0 {
-		return "", fmt.Errorf("Secret %s/%s has no key %q: add it, or name the key that holds it", ref.Namespace, ref.Name, key)
+		return "", fmt.Errorf("the Secret %s/%s has no key %q: add it, or name the key that holds it", ref.Namespace, ref.Name, key)
 	}
 	return string(v), nil
 }

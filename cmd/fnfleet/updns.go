@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	miekg "github.com/miekg/dns"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/fnfleet/fnfleet/federation/api/v1alpha1"
@@ -20,32 +18,13 @@ import (
 // demoHost is the demo app's name, in the local fleet's zone.
 const demoHost = "hello." + localmode.Zone
 
-// answers asks the fleet's DNS server for host's A records.
-func answers(ctx context.Context, fleet *localmode.Fleet, host string) ([]string, error) {
-	q := new(miekg.Msg)
-	q.SetQuestion(miekg.Fqdn(host), miekg.TypeA)
-	c := &miekg.Client{Timeout: time.Second}
-	in, _, err := c.ExchangeContext(ctx, q, fleet.DNSAddr)
-	if err != nil {
-		return nil, fmt.Errorf("ask %s for %s: %w", fleet.DNSAddr, host, err)
-	}
-	var out []string
-	for _, rr := range in.Answer {
-		if a, ok := rr.(*miekg.A); ok {
-			out = append(out, a.A.String())
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
 // awaitAnswers polls the fleet's DNS server every 100 ms until host's A
 // records satisfy ok, and returns them.
 func (s *story) awaitAnswers(ctx context.Context, fleet *localmode.Fleet, host, what string, ok func([]string) bool) ([]string, error) {
 	var got []string
 	err := poll(ctx, "wait for "+host+" to answer "+what, func(ctx context.Context) (bool, string, error) {
 		var err error
-		if got, err = answers(ctx, fleet, host); err != nil {
+		if got, err = fleet.LookupA(ctx, host); err != nil {
 			return false, "", err
 		}
 		return ok(got), fmt.Sprintf("answers %v", got), nil
@@ -56,10 +35,7 @@ func (s *story) awaitAnswers(ctx context.Context, fleet *localmode.Fleet, host, 
 // callByName calls the demo function through its DNS name: the name is
 // resolved by the fleet's DNS server, as a caller's resolver would.
 func (s *story) callByName(ctx context.Context, fleet *localmode.Fleet, host string) error {
-	dial := &net.Dialer{Resolver: &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, fleet.DNSAddr)
-	}}}
-	client := &http.Client{Transport: &http.Transport{DialContext: dial.DialContext}, Timeout: 10 * time.Second}
+	client := &http.Client{Transport: &http.Transport{DialContext: fleet.Dialer().DialContext}, Timeout: 10 * time.Second}
 	url := "http://" + strings.TrimSuffix(host, ".") + ":8080/t/hello/echo"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader("hello by name"))
 	if err != nil {

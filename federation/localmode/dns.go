@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	miekg "github.com/miekg/dns"
@@ -147,9 +148,51 @@ func awaitZone(ctx context.Context, addr, zone string) error {
 	}
 }
 
+// LookupA asks the fleet's DNS server for host's A records and returns
+// their addresses, sorted; none when the name does not exist. No cache
+// stands in between: it is what CoreDNS answers now.
+func (f *Fleet) LookupA(ctx context.Context, host string) ([]string, error) {
+	q := new(miekg.Msg)
+	q.SetQuestion(miekg.Fqdn(host), miekg.TypeA)
+	c := &miekg.Client{Timeout: time.Second}
+	in, _, err := c.ExchangeContext(ctx, q, f.DNSAddr)
+	if err != nil {
+		return nil, fmt.Errorf("ask the fleet's DNS server %s for %s: %w", f.DNSAddr, host, err)
+	}
+	var out []string
+	for _, rr := range in.Answer {
+		if a, ok := rr.(*miekg.A); ok {
+			out = append(out, a.A.String())
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Dialer returns a dialer whose names are resolved by the fleet's DNS
+// server, as a caller whose resolver points at it: an HTTP client
+// dialing through it reaches an app by its name in Zone.
+func (f *Fleet) Dialer() *net.Dialer {
+	return &net.Dialer{Resolver: &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, f.DNSAddr)
+	}}}
+}
+
 // KillDataPlane kills member name's Fn (its data plane) with SIGKILL, as
 // a crash would, leaving its cluster up: what the dns function's probes
 // see as the app no longer answering there.
 func (f *Fleet) KillDataPlane(name string) error {
 	return f.driver.KillDataPlane(name)
+}
+
+// HangDataPlane stops member name's Fn with SIGSTOP: it still accepts
+// connections but answers nothing, as a hung server would, and lifecycle
+// sees it running, so nothing restarts it until ResumeDataPlane.
+func (f *Fleet) HangDataPlane(name string) error {
+	return f.driver.HangDataPlane(name)
+}
+
+// ResumeDataPlane continues member name's Fn after HangDataPlane.
+func (f *Fleet) ResumeDataPlane(name string) error {
+	return f.driver.ResumeDataPlane(name)
 }

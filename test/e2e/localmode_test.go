@@ -34,11 +34,15 @@ const idleTTL = 5 * time.Second
 // shows, asserted, done by the management functions alone: a fleet with
 // pools and no member; an app that must run in us-east gets a cluster
 // created from the us-east pool, Fn installed and the app deployed, and
-// answers there; its region changed, it answers on a cluster of the new
-// region and is removed from the old, and back; deleted, it is removed
-// from its member before it goes, and its cluster parks after the idle TTL; applied
-// again, the parked cluster is woken (not a new one created) and the app
-// answers again. fleet.json follows the member throughout.
+// answers there, and its name (hello.fnfleet.internal) answers with that
+// member's address from the fleet's DNS server and leads to the app; its
+// region changed, it answers on a cluster of the new region and is removed
+// from the old, its name following, and back; deleted, it is removed from
+// its member and its name from the zone before it goes, and its cluster
+// parks after the idle TTL; applied again, the parked cluster is woken
+// (not a new one created) and the app and its name answer again; spread
+// over two clusters, a hung member leaves its name's answers and returns.
+// fleet.json follows the member throughout.
 func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	bins, err := testbed.Binaries()
 	if err != nil {
@@ -46,7 +50,7 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	}
 	exes := buildAll(t)
 	echo := filepath.Join(exes, "echo")
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	defer cancel()
 	workdir := t.TempDir()
 	fleet, err := localmode.Up(ctx, localmode.Config{
@@ -89,6 +93,14 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	}
 	testbed.AssertEchoes(t, ctx, m.FnURL+"/t/hello/echo", "hello us-east")
 
+	// Its name: the dns function probed the app's trigger there and wrote
+	// the name; it answers with the member's address and leads to the app.
+	addr := addrOf(t, m.FnURL)
+	awaitAnswers(t, ctx, fleet, appHost, 100*time.Millisecond, addr, func(a []string) bool { return slices.Equal(a, []string{addr}) })
+	awaitApp(t, ctx, fleet, "DNSReady with "+addr, dnsSays([]string{addr}, map[string]bool{name: true}))
+	client, byName := viaName(t, fleet, m.FnURL, appHost)
+	testbed.AssertEchoesVia(t, ctx, client, byName, "hello by name")
+
 	// Its region changed: placed on a cluster of the eu-west pool, it
 	// answers there and is removed from the us-east cluster; changed back,
 	// the reverse.
@@ -98,6 +110,8 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 		t.Fatalf("moved to %s of pool %q, want a cluster of local-eu-west", moved, eu.Pool)
 	}
 	testbed.AssertEchoes(t, ctx, eu.FnURL+"/t/hello/echo", "hello eu-west")
+	euAddr := addrOf(t, eu.FnURL)
+	awaitAnswers(t, ctx, fleet, appHost, 100*time.Millisecond, "only "+euAddr, func(a []string) bool { return slices.Equal(a, []string{euAddr}) })
 	// setRegion waited for the us-east record to go, which deploy drops
 	// only once the Fn app is removed there; the cluster itself, idle
 	// since, may be parked by now (its idle TTL is 5 s).
@@ -107,6 +121,7 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	}
 	testbed.AssertEchoes(t, ctx, m.FnURL+"/t/hello/echo", "hello us-east")
 	assertNotHeld(t, ctx, eu.FnURL, "hello")
+	awaitAnswers(t, ctx, fleet, appHost, 100*time.Millisecond, "only "+addr, func(a []string) bool { return slices.Equal(a, []string{addr}) })
 
 	// Deleted: deploy removes it from its member before the FleetApp goes
 	// (its finalizer), then the cluster parks once idle for its TTL,
@@ -116,6 +131,11 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 	}
 	awaitGone(t, ctx, fleet)
 	assertNotHeld(t, ctx, m.FnURL, "hello")
+	// The dns function's finalizer let the app go only once its names were
+	// out of the zone.
+	if got, err := fleet.LookupA(ctx, appHost); err != nil || len(got) != 0 {
+		t.Errorf("%s answers %v (%v) after its app is gone, want nothing", appHost, got, err)
+	}
 	awaitMember(t, ctx, fleet, name, func(m localmode.FleetMember) bool { return m.Phase == string(v1alpha1.PhaseParked) })
 	if resp, err := http.Get(m.FnURL); err == nil {
 		resp.Body.Close()
@@ -142,6 +162,11 @@ func TestLocalFleetCreatesParksAndWakesAClusterForAnApp(t *testing.T) {
 		t.Errorf("woken %s answers at %s, want its address kept, %s", name, woken.FnURL, m.FnURL)
 	}
 	testbed.AssertEchoes(t, ctx, woken.FnURL+"/t/hello/echo", "hello us-east")
+	awaitAnswers(t, ctx, fleet, appHost, 100*time.Millisecond, "only "+addr, func(a []string) bool { return slices.Equal(a, []string{addr}) })
+
+	t.Run("a hung member leaves the name's answers and returns", func(t *testing.T) {
+		assertHungMemberLeavesTheName(t, ctx, fleet)
+	})
 
 	closed = true
 	if err := fleet.Close(); err != nil {
@@ -182,7 +207,8 @@ func pool(name, region, cost string) *v1alpha1.ClusterPool {
 	}
 }
 
-// app must run in us-east, where the fleet has no cluster at first.
+// app must run in us-east, where the fleet has no cluster at first; its
+// name is appHost.
 func app() *v1alpha1.FleetApp {
 	return &v1alpha1.FleetApp{
 		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default"},
@@ -193,6 +219,7 @@ func app() *v1alpha1.FleetApp {
 			}}},
 			Demand:    v1alpha1.Demand{Replicas: 2, CPU: resource.MustParse("250m"), Memory: resource.MustParse("256Mi")},
 			Placement: v1alpha1.PlacementPolicy{RequiredRegions: []string{"us-east"}},
+			DNS:       &v1alpha1.DNSSpec{Hostname: strings.TrimSuffix(appHost, ".")},
 		},
 	}
 }

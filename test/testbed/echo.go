@@ -12,11 +12,18 @@ import (
 // test unless the answer is 200 with body back.
 func AssertEchoes(t testing.TB, ctx context.Context, url, body string) {
 	t.Helper()
+	AssertEchoesVia(t, ctx, http.DefaultClient, url, body)
+}
+
+// AssertEchoesVia is AssertEchoes through client: one that resolves the
+// url's host by a DNS server of the test's, say.
+func AssertEchoesVia(t testing.TB, ctx context.Context, client *http.Client, url, body string) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

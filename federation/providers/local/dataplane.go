@@ -153,6 +153,28 @@ func publishAddress(ctx context.Context, c *Cluster, addr string) error {
 // cluster's next Observe starts it again. Tests and the demo use it to
 // fail a member's Fn while its cluster stays up.
 func (d *Driver) KillDataPlane(name string) error {
+	return d.signalDataPlane(name, syscall.SIGKILL)
+}
+
+// HangDataPlane stops the data plane of cluster name with SIGSTOP: its
+// processes stay, and its socket still accepts connections (the kernel
+// queues them), but nothing answers, as a Fn stuck in a deadlock or a
+// swap storm would. Observe sees it running and starts no other. Tests
+// use it to fail a member the way a health check that only connects
+// would miss; ResumeDataPlane ends it.
+func (d *Driver) HangDataPlane(name string) error {
+	return d.signalDataPlane(name, syscall.SIGSTOP)
+}
+
+// ResumeDataPlane continues a data plane that HangDataPlane stopped
+// (SIGCONT); the connections queued meanwhile are then served.
+func (d *Driver) ResumeDataPlane(name string) error {
+	return d.signalDataPlane(name, syscall.SIGCONT)
+}
+
+// signalDataPlane sends sig to every process of the sessions of cluster
+// name's data plane.
+func (d *Driver) signalDataPlane(name string, sig syscall.Signal) error {
 	sessions, err := sessionsNaming("fn-server", d.dataPlaneDir(name))
 	if err != nil {
 		return fmt.Errorf("data plane of cluster %q: %w", name, err)
@@ -160,6 +182,6 @@ func (d *Driver) KillDataPlane(name string) error {
 	if len(sessions) == 0 {
 		return fmt.Errorf("data plane of cluster %q: not running", name)
 	}
-	killSessions(sessions, syscall.SIGKILL)
+	killSessions(sessions, sig)
 	return nil
 }

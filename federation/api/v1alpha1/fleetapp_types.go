@@ -52,8 +52,9 @@ type FleetAppSpec struct {
 	// +optional
 	Placement PlacementPolicy `json:"placement,omitempty"`
 
-	// DNS is the global name the app answers on. Not acted on yet: the
-	// DNS function (a later issue) will publish it.
+	// DNS is the global name the app answers on: the dns function keeps
+	// it, at global, region and zone level, answering with the members
+	// that serve the app and are healthy for it (docs/dns.md).
 	// +optional
 	DNS *DNSSpec `json:"dns,omitempty"`
 }

@@ -397,8 +397,8 @@ type MemberClusterStatus struct {
 	FnEndpoint string `json:"fnEndpoint,omitempty"`
 
 	// Ingress are the addresses the cluster's Fn service answers on (its
-	// LoadBalancer ingress). Reconcile writes them; nothing reads them yet:
-	// the DNS function (a later issue) will publish them.
+	// LoadBalancer ingress). Reconcile writes them; the dns function
+	// answers the names of the apps the cluster serves with them.
 	// +optional
 	// +listType=atomic
 	Ingress []IngressAddress `json:"ingress,omitempty"`

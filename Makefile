@@ -115,11 +115,11 @@ $(EXTERNALDNS_CRD): Makefile tools/externaldns/main.go
 
 .PHONY: build
 # One go build: the packages are compiled once for every binary.
-build: ## build the fnfleet CLI and every function (echo, events, placement, deploy, lifecycle, parking, reconcile) into bin/
+build: ## build the fnfleet CLI and every function (echo, events, placement, deploy, lifecycle, parking, reconcile, dns, probe) into bin/
 	$(GO) build -o $(BIN)/ ./cmd/fnfleet ./functions/...
 
 .PHONY: run
-run: tools build ## bring up a local fleet (hub, its Fn running the fleet's functions, scheduler, event source): a cluster created, parked and woken for an app; until Ctrl-C
+run: tools build ## bring up a local fleet (hub, its Fn running the fleet's functions, scheduler, event source, CoreDNS): a cluster created, parked and woken for an app, its DNS name failing over; until Ctrl-C
 	$(BIN)/fnfleet up --demo
 
 .PHONY: test

@@ -398,7 +398,7 @@ func (s *story) run(ctx context.Context, fleet *localmode.Fleet, log *slog.Logge
 	}
 	s.say("    applied -> answering on a cluster created for it: %s", time.Since(applied).Round(100*time.Millisecond))
 	ip := strings.TrimPrefix(strings.Split(cluster.FnURL, ":")[1], "//")
-	if _, err := s.awaitAnswers(ctx, fleet, demoHost, ip, func(a []string) bool { return slices.Equal(a, []string{ip}) }); err != nil {
+	if _, err := s.awaitAnswers(ctx, fleet, ip, func(a []string) bool { return slices.Equal(a, []string{ip}) }); err != nil {
 		return err
 	}
 	host, port, _ := net.SplitHostPort(fleet.DNSAddr)

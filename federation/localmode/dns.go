@@ -178,13 +178,6 @@ func (f *Fleet) Dialer() *net.Dialer {
 	}}}
 }
 
-// KillDataPlane kills member name's Fn (its data plane) with SIGKILL, as
-// a crash would, leaving its cluster up: what the dns function's probes
-// see as the app no longer answering there.
-func (f *Fleet) KillDataPlane(name string) error {
-	return f.driver.KillDataPlane(name)
-}
-
 // HangDataPlane stops member name's Fn with SIGSTOP: it still accepts
 // connections but answers nothing, as a hung server would, and lifecycle
 // sees it running, so nothing restarts it until ResumeDataPlane.

@@ -148,14 +148,6 @@ func publishAddress(ctx context.Context, c *Cluster, addr string) error {
 	return nil
 }
 
-// KillDataPlane kills the data plane of cluster name with SIGKILL, every
-// process of its sessions, as a crash would: no grace, no cleanup. The
-// cluster's next Observe starts it again. Tests and the demo use it to
-// fail a member's Fn while its cluster stays up.
-func (d *Driver) KillDataPlane(name string) error {
-	return d.signalDataPlane(name, syscall.SIGKILL)
-}
-
 // HangDataPlane stops the data plane of cluster name with SIGSTOP: its
 // processes stay, and its socket still accepts connections (the kernel
 // queues them), but nothing answers, as a Fn stuck in a deadlock or a

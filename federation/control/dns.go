@@ -402,12 +402,6 @@ func (d *DNS) syncZone(ctx context.Context, z *v1alpha1.DNSZone, plan dns.Result
 	}
 	var want []registry.Name
 	byName := map[string]int{}
-	hostnames := map[string]string{}
-	for i := range apps {
-		if apps[i].Spec.DNS != nil {
-			hostnames[apps[i].Namespace+"/"+apps[i].Name] = strings.ToLower(strings.TrimSuffix(apps[i].Spec.DNS.Hostname, ".")) + "."
-		}
-	}
 	for _, p := range plan.Apps {
 		if p.Zone != z.Name {
 			continue
@@ -416,8 +410,8 @@ func (d *DNS) syncZone(ctx context.Context, z *v1alpha1.DNSZone, plan dns.Result
 			// No member serves: the name answers nothing for now, and its
 			// ownership record stays, so the name is still the app's when
 			// a member is back.
-			byName[hostnames[p.App]] = len(want)
-			want = append(want, registry.Name{Name: hostnames[p.App], App: p.App, TTL: p.TTL})
+			byName[p.Name] = len(want)
+			want = append(want, registry.Name{Name: p.Name, App: p.App, TTL: p.TTL})
 		}
 		for _, rec := range p.Records {
 			i, ok := byName[rec.Name]

@@ -182,6 +182,7 @@ func union(ms []*member, of func(*member) []string) []string {
 
 // answer plans the records of an app that holds its names.
 func (a *appState) answer() {
+	a.plan.Name = a.levels[0].name
 	ms := readMembers(a.in.Members)
 	serving := make([]*member, 0, len(ms))
 	for i := range ms {

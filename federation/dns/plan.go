@@ -81,6 +81,10 @@ type AppPlan struct {
 	App string
 	// Zone is the DNSZone the hostname lies in ("" when none).
 	Zone string
+	// Name is the app's global name, fully qualified, once the app holds
+	// its names: also when they answer nothing (NoHealthyMember), so that
+	// the name's ownership can be kept meanwhile. "" when refused.
+	Name string
 	// TTL the app's records carry.
 	TTL uint32
 	// Ready, Reason and Message are the app's DNSReady condition: True

@@ -291,6 +291,9 @@ func TestNoHealthyMember(t *testing.T) {
 	if p.Ready || p.Reason != dns.ReasonNoHealthyMember || len(p.Records) > 0 || len(p.Names) > 0 {
 		t.Fatalf("ready %v %s, %d records, want NoHealthyMember and none", p.Ready, p.Reason, len(p.Records))
 	}
+	if p.Name != "hello.fleet.example.com." {
+		t.Errorf("Name = %q: an app that holds its names says its global name even when it answers nothing", p.Name)
+	}
 	want := "no member serves default/hello, so its names answer nothing: a ProbeFailed, b NoAddress (its ingress has no address and no hostname), c NotServing"
 	if p.Message != want {
 		t.Errorf("message\n%s\nwant\n%s", p.Message, want)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -172,8 +173,9 @@ func (d *DNS) Reconcile(ctx context.Context) (DNSSummary, error) {
 	sum.Probed = len(verdicts)
 	in := planInput(zones.Items, apps.Items, byName, verdicts)
 
+	in.Owners = map[string]string{}
 	for _, w := range d.zones {
-		in.Owners = mergeOwners(in.Owners, w.registry.Owners())
+		maps.Copy(in.Owners, w.registry.Owners())
 	}
 	plan := dns.Plan(in)
 
@@ -292,11 +294,20 @@ func deployedAt(app *v1alpha1.FleetApp, mc *v1alpha1.MemberCluster) bool {
 
 // answering: the app's status says its names answer with cluster.
 func answering(app *v1alpha1.FleetApp, cluster string) bool {
+	m, ok := dnsMember(app, cluster)
+	return ok && m.Answering
+}
+
+// dnsMember is cluster's entry in app's status.dns.members.
+func dnsMember(app *v1alpha1.FleetApp, cluster string) (v1alpha1.DNSMemberStatus, bool) {
 	if app.Status.DNS == nil {
-		return false
+		return v1alpha1.DNSMemberStatus{}, false
 	}
 	i := slices.IndexFunc(app.Status.DNS.Members, func(m v1alpha1.DNSMemberStatus) bool { return m.Cluster == cluster })
-	return i >= 0 && app.Status.DNS.Members[i].Answering
+	if i < 0 {
+		return v1alpha1.DNSMemberStatus{}, false
+	}
+	return app.Status.DNS.Members[i], true
 }
 
 // planInput is the planner's input: the zones, and each app with names
@@ -382,16 +393,6 @@ func capabilities(p *v1alpha1.DNSProvider) dns.Capabilities {
 		return dns.Capabilities{Weighted: p.ExternalDNS.Weighted, Geo: p.ExternalDNS.Geo}
 	}
 	return dns.Capabilities{}
-}
-
-func mergeOwners(into, from map[string]string) map[string]string {
-	if into == nil {
-		into = map[string]string{}
-	}
-	for k, v := range from {
-		into[k] = v
-	}
-	return into
 }
 
 // syncZone writes zone z's part of the plan through its registry.
@@ -521,15 +522,12 @@ func (d *DNS) writeAppStatus(ctx context.Context, app *v1alpha1.FleetApp, p *dns
 		}
 		setCondition(&cond, v1alpha1.AppDNSReady, ready, reason, msg, app.Generation, now)
 		want.Conditions = cond
-		want.DNS = &v1alpha1.AppDNSStatus{Zone: p.Zone, TTL: int32(p.TTL), SyncTime: syncTime(have.DNS, p, now)}
+		var names []v1alpha1.DNSNameStatus
 		for _, n := range p.Names {
-			want.DNS.Names = append(want.DNS.Names, v1alpha1.DNSNameStatus{Name: n.Name, Type: n.Type, Targets: n.Targets})
+			names = append(names, v1alpha1.DNSNameStatus{Name: n.Name, Type: n.Type, Targets: n.Targets})
 		}
-		want.DNS.Members = memberAnswers(have.DNS, p.Members, now)
-		if ready && want.DNS.SyncTime == nil {
-			t := metav1.NewTime(now)
-			want.DNS.SyncTime = &t
-		}
+		want.DNS = &v1alpha1.AppDNSStatus{Zone: p.Zone, TTL: int32(p.TTL), Names: names,
+			SyncTime: syncTime(have.DNS, names, now), Members: memberAnswers(have.DNS, p.Members, now)}
 	} else if app.DeletionTimestamp != nil && have.DNS != nil {
 		// Being deleted: its names were deleted by this pass; its members
 		// left the answers now (deploy waits a TTL before removing it).
@@ -561,19 +559,9 @@ func (d *DNS) writeAppStatus(ctx context.Context, app *v1alpha1.FleetApp, p *dns
 
 // syncTime is when the names last changed what they answer: kept while
 // they answer the same.
-func syncTime(have *v1alpha1.AppDNSStatus, p *dns.AppPlan, now time.Time) *metav1.Time {
-	if have != nil && have.SyncTime != nil && len(have.Names) == len(p.Names) {
-		same := true
-		for i, n := range p.Names {
-			h := have.Names[i]
-			if h.Name != n.Name || h.Type != n.Type || !slices.Equal(h.Targets, n.Targets) {
-				same = false
-				break
-			}
-		}
-		if same {
-			return have.SyncTime
-		}
+func syncTime(have *v1alpha1.AppDNSStatus, names []v1alpha1.DNSNameStatus, now time.Time) *metav1.Time {
+	if have != nil && have.SyncTime != nil && equality.Semantic.DeepEqual(have.Names, names) {
+		return have.SyncTime
 	}
 	t := metav1.NewTime(now)
 	return &t
@@ -630,19 +618,14 @@ func dnsStatus(st *v1alpha1.FleetAppStatus) v1alpha1.FleetAppStatus {
 // ago (a resolver may still hold the answer). until is when the hold
 // ends, zero while the names still answer with it.
 func DNSHoldsRemoval(app *v1alpha1.FleetApp, cluster string, now time.Time) (held bool, until time.Time) {
-	st := app.Status.DNS
-	if st == nil {
+	m, ok := dnsMember(app, cluster)
+	switch {
+	case !ok:
 		return false, time.Time{}
-	}
-	i := slices.IndexFunc(st.Members, func(m v1alpha1.DNSMemberStatus) bool { return m.Cluster == cluster })
-	if i < 0 {
-		return false, time.Time{}
-	}
-	m := st.Members[i]
-	if m.Answering {
+	case m.Answering:
 		return true, time.Time{}
 	}
-	until = m.Since.Add(time.Duration(st.TTL) * time.Second)
+	until = m.Since.Add(time.Duration(app.Status.DNS.TTL) * time.Second)
 	return now.Before(until), until
 }
 

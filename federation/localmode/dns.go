@@ -125,27 +125,23 @@ func freeUDPAndTCP() (string, error) {
 // awaitZone asks addr for zone's SOA every 50 ms until it answers, for up
 // to dnsStartTimeout.
 func awaitZone(ctx context.Context, addr, zone string) error {
-	ctx, cancel := context.WithTimeout(ctx, dnsStartTimeout)
-	defer cancel()
 	q := new(miekg.Msg)
 	q.SetQuestion(zone, miekg.TypeSOA)
 	c := &miekg.Client{Timeout: time.Second}
-	var last error
-	for {
+	err := await(ctx, dnsStartTimeout, func(ctx context.Context) error {
 		in, _, err := c.ExchangeContext(ctx, q, addr)
-		if err == nil && in.Rcode == miekg.RcodeSuccess {
-			return nil
+		if err != nil {
+			return err
 		}
-		if err == nil {
-			err = fmt.Errorf("answered %s", miekg.RcodeToString[in.Rcode])
+		if in.Rcode != miekg.RcodeSuccess {
+			return fmt.Errorf("answered %s", miekg.RcodeToString[in.Rcode])
 		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("local fleet: CoreDNS does not answer for %s at %s: read logs/dns.log and logs/dns-etcd.log: %w", zone, addr, last)
-		case <-time.After(50 * time.Millisecond):
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("local fleet: CoreDNS does not answer for %s at %s: read logs/dns.log and logs/dns-etcd.log: %w", zone, addr, err)
 	}
+	return nil
 }
 
 // LookupA asks the fleet's DNS server for host's A records and returns

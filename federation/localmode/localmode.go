@@ -450,26 +450,40 @@ func freeAddr() (string, error) {
 // awaitAnswer polls url every 50 ms until it answers 200, for up to
 // hubFnStartTimeout.
 func awaitAnswer(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, hubFnStartTimeout)
-	defer cancel()
-	var last error
-	for {
+	err := await(ctx, hubFnStartTimeout, func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
-			return fmt.Errorf("local fleet: %w", err)
+			return err
 		}
 		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("answered %s", resp.Status)
+		if err != nil {
+			return err
 		}
-		last = err
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("answered %s", resp.Status)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("local fleet: the hub's Fn server does not answer at %s: read logs/hub-fn.log: %w", url, err)
+	}
+	return nil
+}
+
+// await calls try every 50 ms until it succeeds or timeout passes (or ctx
+// ends), and then returns try's last error.
+func await(ctx context.Context, timeout time.Duration, try func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		err := try(ctx)
+		if err == nil {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("local fleet: the hub's Fn server does not answer at %s: read logs/hub-fn.log: %w", url, last)
+			return err
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
